@@ -1,0 +1,123 @@
+import type { Mesh, Proposal } from '../../crds/types.js';
+import type { Reconciler, ReconcileResult } from '../controller.js';
+import type { EventRecorder } from '../events.js';
+import type { KubeClient } from '../kube/client.js';
+import { splitKey } from '../kube/object.js';
+import { MeshOsResources } from '../kube/resources.js';
+import type { Informer } from '../informer/informer.js';
+import type { Logger } from '../log.js';
+import { parseDuration } from '../util/duration.js';
+import { ConditionType, Reason, setConditions, type Condition, type ConditionInput } from './conditions.js';
+
+export const PROPOSAL_CONTROLLER = 'proposal';
+export const PROPOSAL_FIELD_MANAGER = 'meshos-proposal-controller';
+/** Index on the Proposal informer: the Mesh a Proposal would change. */
+export const PROPOSALS_BY_MESH = 'byMesh';
+export const DEFAULT_VOTING_PERIOD = '72h';
+
+export type ProposalPhase = 'Analyzing' | 'Voting' | 'Approved' | 'Rejected' | 'Vetoed' | 'Executed' | 'Expired' | 'Failed';
+
+export interface ProposalIntakeStatus {
+  observedGeneration: number;
+  phase: ProposalPhase;
+  votingEndsAt?: string;
+  conditions: Condition[];
+}
+
+/**
+ * The foundation's part of the Proposal lifecycle: check the Mesh reference and open voting
+ * with a deadline from the Proposal's (or the Mesh's) voting period. Later phases belong to
+ * governance; a phase past Voting is never moved back. Pure.
+ */
+export function computeProposalIntake(proposal: Proposal, mesh: Mesh | undefined, now: Date): ProposalIntakeStatus {
+  const generation = proposal.metadata.generation ?? 0;
+  const livePhase = (proposal.status?.phase ?? 'Analyzing');
+  const own = ((proposal.status?.conditions ?? []) as Condition[]).filter((c) => c.type === ConditionType.Ready);
+  const base = { observedGeneration: generation };
+  if (!mesh) {
+    const message = `Mesh ${proposal.spec.meshRef} not found`;
+    const ready: ConditionInput = { ...base, type: ConditionType.Ready, status: 'False', reason: Reason.MeshNotFound, message };
+    return { observedGeneration: generation, phase: livePhase, conditions: setConditions(own, [ready], now) };
+  }
+  if (livePhase !== 'Analyzing') {
+    const status: ProposalIntakeStatus = { observedGeneration: generation, phase: livePhase, conditions: own };
+    if (proposal.status?.votingEndsAt) status.votingEndsAt = proposal.status.votingEndsAt;
+    return status;
+  }
+  const period = proposal.spec.votingPeriod ?? mesh.spec.governance?.votingPeriod ?? DEFAULT_VOTING_PERIOD;
+  let periodMs: number;
+  try {
+    periodMs = parseDuration(period);
+  } catch (error) {
+    const message = `spec.votingPeriod: ${(error as Error).message}`;
+    const ready: ConditionInput = { ...base, type: ConditionType.Ready, status: 'False', reason: Reason.InvalidPeriod, message };
+    return { observedGeneration: generation, phase: 'Failed', conditions: setConditions(own, [ready], now) };
+  }
+  const opened = proposal.metadata.creationTimestamp ? new Date(proposal.metadata.creationTimestamp) : now;
+  const votingEndsAt = new Date(opened.getTime() + periodMs).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const ready: ConditionInput = {
+    ...base,
+    type: ConditionType.Ready,
+    status: 'True',
+    reason: Reason.VotingOpen,
+    message: `Voting open until ${votingEndsAt} on mesh ${mesh.metadata.name ?? ''}`,
+  };
+  return { observedGeneration: generation, phase: 'Voting', votingEndsAt, conditions: setConditions(own, [ready], now) };
+}
+
+/** The Proposal controller (foundation part): validates the Mesh reference and moves the phase to Voting. */
+export class ProposalReconciler implements Reconciler {
+  readonly name = PROPOSAL_CONTROLLER;
+
+  constructor(
+    private readonly deps: {
+      client: KubeClient;
+      proposals: Informer<Proposal>;
+      meshes: Informer<Mesh>;
+      events: EventRecorder;
+      now?: () => Date;
+    },
+  ) {}
+
+  async reconcile(key: string, logger: Logger): Promise<ReconcileResult | void> {
+    const proposal = this.deps.proposals.store.get(key);
+    if (!proposal || proposal.metadata.deletionTimestamp) return;
+    const mesh = this.deps.meshes.store.get(proposal.spec.meshRef);
+    const status = computeProposalIntake(proposal, mesh, (this.deps.now ?? (() => new Date()))());
+    const live = proposal.status ?? {};
+    const liveReady = ((live.conditions ?? []) as Condition[]).find((c) => c.type === ConditionType.Ready);
+    const nextReady = status.conditions.find((c) => c.type === ConditionType.Ready);
+    if (
+      live.observedGeneration === status.observedGeneration &&
+      live.phase === status.phase &&
+      live.votingEndsAt === status.votingEndsAt &&
+      liveReady?.reason === nextReady?.reason &&
+      liveReady?.status === nextReady?.status &&
+      liveReady?.message === nextReady?.message
+    ) {
+      return;
+    }
+    const { namespace, name } = splitKey(key);
+    await this.deps.client.patch(
+      MeshOsResources.proposal,
+      namespace,
+      name,
+      { apiVersion: 'meshos.dev/v1alpha1', kind: 'Proposal', metadata: { name, namespace }, status },
+      { patchType: 'apply', subresource: 'status', fieldManager: PROPOSAL_FIELD_MANAGER, force: true },
+    );
+    if (live.phase !== status.phase || liveReady?.reason !== nextReady?.reason) {
+      const opened = status.phase === 'Voting';
+      this.deps.events.record(proposal, {
+        type: opened ? 'Normal' : 'Warning',
+        reason: nextReady?.reason ?? status.phase,
+        action: opened ? 'OpenVoting' : 'Validate',
+        note: nextReady?.message ?? status.phase,
+      });
+      logger.info({ phase: status.phase }, `Proposal ${key} moved to ${status.phase}`);
+    }
+  }
+}
+
+export function proposalMeshKeys(proposal: Proposal): string[] {
+  return [proposal.spec.meshRef];
+}

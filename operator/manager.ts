@@ -1,0 +1,277 @@
+import { hostname } from 'node:os';
+import type { Agent, Mesh, Proposal } from '../crds/types.js';
+import { Controller } from './controller.js';
+import { AgentReconciler, PODS_BY_AGENT, podAgentKeys } from './controllers/agent.js';
+import { AGENTS_BY_MESH, MeshReconciler, agentMeshKeys } from './controllers/mesh.js';
+import { PROPOSALS_BY_MESH, ProposalReconciler, proposalMeshKeys } from './controllers/proposal.js';
+import { MANAGED_SELECTOR, type Deployment, type Pod, type Service } from './controllers/workload.js';
+import { EventRecorder } from './events.js';
+import { startHealthServer } from './health.js';
+import { Informer, type InformerOptions } from './informer/informer.js';
+import { KubeClient } from './kube/client.js';
+import type { ClusterConnection } from './kube/config.js';
+import { getErrorMessage, isAlreadyExists } from './kube/errors.js';
+import { controllerOf, objectKey, type KubeObject } from './kube/object.js';
+import { CoreResources, MeshOsResources } from './kube/resources.js';
+import { LeaseElection } from './leader/lease-election.js';
+import type { Logger } from './log.js';
+import { OperatorMetrics } from './metrics.js';
+
+export interface ManagerOptions {
+  connection: ClusterConnection;
+  logger: Logger;
+  identity?: string;
+  leaderElection?: boolean;
+  leaseNamespace?: string;
+  leaseName?: string;
+  leaseDurationMs?: number;
+  renewDeadlineMs?: number;
+  retryPeriodMs?: number;
+  workers?: number;
+  healthHost?: string;
+  healthPort?: number;
+  qps?: number;
+  burst?: number;
+  informer?: Pick<InformerOptions, 'resyncPeriodMs' | 'watchSilenceMs' | 'watchTimeoutSeconds'>;
+  metrics?: OperatorMetrics;
+  /** Debounce for re-aggregating a Mesh after its Agents change. */
+  meshAggregationDelayMs?: number;
+}
+
+/**
+ * The operator process: informers on the three kinds and what they own, one controller per
+ * kind, leader election, and the health/metrics server. Caches run on every replica (a
+ * standby takes over warm); only the leader's workers reconcile.
+ */
+export class Manager {
+  readonly client: KubeClient;
+  readonly metrics: OperatorMetrics;
+  readonly identity: string;
+  readonly informers: {
+    meshes: Informer<Mesh>;
+    agents: Informer<Agent>;
+    proposals: Informer<Proposal>;
+    deployments: Informer<Deployment>;
+    services: Informer<Service>;
+    pods: Informer<Pod>;
+  };
+  readonly controllers: { agent: Controller; mesh: Controller; proposal: Controller };
+  election: LeaseElection | undefined;
+  private leading = false;
+  private healthPort = 0;
+  private readonly logger: Logger;
+  private readonly events: EventRecorder;
+
+  constructor(private readonly options: ManagerOptions) {
+    this.logger = options.logger;
+    this.identity = options.identity ?? `${hostname()}-${process.pid}`;
+    this.metrics = options.metrics ?? new OperatorMetrics();
+    this.client = new KubeClient(options.connection, {
+      qps: options.qps ?? 500,
+      burst: options.burst ?? 1000,
+      userAgent: `meshos-operator/${this.identity}`,
+      onResponse: (verb, code) => this.metrics.apiRequests.inc({ verb, code: String(code) }),
+    });
+    this.events = new EventRecorder(this.client, {
+      controller: 'meshos.dev/operator',
+      instance: this.identity,
+      metrics: this.metrics,
+      logger: this.logger,
+    });
+
+    const informerOptions = (resource: string, extra: InformerOptions = {}): InformerOptions => ({
+      resyncPeriodMs: 10 * 60_000,
+      ...options.informer,
+      ...extra,
+      onLog: (level, message, fields) => this.logger[level](fields, message),
+      onStat: (stat) => {
+        if (stat === 'relist' || stat === 'gone') this.metrics.informerRelists.inc({ resource, reason: stat === 'relist' ? 'list' : 'gone' });
+        if (stat !== 'relist') this.metrics.watchRestarts.inc({ resource, reason: stat });
+      },
+    });
+    const managed = { labelSelector: MANAGED_SELECTOR };
+    this.informers = {
+      meshes: new Informer<Mesh>(this.client, MeshOsResources.mesh, informerOptions('meshes')),
+      agents: new Informer<Agent>(this.client, MeshOsResources.agent, informerOptions('agents')),
+      proposals: new Informer<Proposal>(this.client, MeshOsResources.proposal, informerOptions('proposals')),
+      deployments: new Informer<Deployment>(this.client, CoreResources.deployment, informerOptions('deployments', managed)),
+      services: new Informer<Service>(this.client, CoreResources.service, informerOptions('services', managed)),
+      pods: new Informer<Pod>(this.client, CoreResources.pod, informerOptions('pods', { ...managed, resyncPeriodMs: 0 })),
+    };
+    const { meshes, agents, proposals, deployments, services, pods } = this.informers;
+    agents.store.addIndex(AGENTS_BY_MESH, agentMeshKeys);
+    proposals.store.addIndex(PROPOSALS_BY_MESH, proposalMeshKeys);
+    pods.store.addIndex(PODS_BY_AGENT, podAgentKeys);
+
+    const workers = options.workers ?? 16;
+    const controllerOptions = { metrics: this.metrics, logger: this.logger };
+    this.controllers = {
+      agent: new Controller(
+        new AgentReconciler({ client: this.client, agents, meshes, deployments, services, pods, events: this.events }),
+        { ...controllerOptions, workers },
+      ),
+      mesh: new Controller(new MeshReconciler({ client: this.client, meshes, agents, events: this.events }), { ...controllerOptions, workers: 2 }),
+      proposal: new Controller(new ProposalReconciler({ client: this.client, proposals, meshes, events: this.events }), {
+        ...controllerOptions,
+        workers: 4,
+      }),
+    };
+    this.wireEvents();
+  }
+
+  isLeader(): boolean {
+    return this.leading;
+  }
+
+  get port(): number {
+    return this.healthPort;
+  }
+
+  /** Maps informer events to work-queue keys. */
+  private wireEvents(): void {
+    const { meshes, agents, proposals, deployments, services, pods } = this.informers;
+    const { agent, mesh, proposal } = this.controllers;
+    const meshDelay = this.options.meshAggregationDelayMs ?? 1000;
+
+    agents.addHandlers({
+      onAdd: (a) => {
+        agent.enqueue(objectKey(a));
+        mesh.enqueueAfter(a.spec.meshRef, meshDelay);
+      },
+      onUpdate: (previous, current) => {
+        agent.enqueue(objectKey(current));
+        mesh.enqueueAfter(current.spec.meshRef, meshDelay);
+        if (previous.spec.meshRef !== current.spec.meshRef) mesh.enqueueAfter(previous.spec.meshRef, meshDelay);
+      },
+      onDelete: (a) => mesh.enqueueAfter(a.spec.meshRef, meshDelay),
+    });
+    meshes.addHandlers({
+      onAdd: (m) => this.onMeshChanged(m, true),
+      onUpdate: (previous, current) => this.onMeshChanged(current, previous.metadata.generation !== current.metadata.generation),
+      onDelete: (m) => this.onMeshChanged(m, true),
+    });
+    proposals.addHandlers({
+      onAdd: (p) => proposal.enqueue(objectKey(p)),
+      onUpdate: (_, p) => proposal.enqueue(objectKey(p)),
+    });
+    const enqueueOwner = (object: KubeObject): void => {
+      const owner = controllerOf(object);
+      if (owner?.kind === 'Agent') agent.enqueue(`${object.metadata.namespace ?? ''}/${owner.name}`);
+    };
+    for (const informer of [deployments, services]) {
+      informer.addHandlers({ onAdd: enqueueOwner, onUpdate: (_, o) => enqueueOwner(o), onDelete: enqueueOwner });
+    }
+    const enqueuePodAgent = (pod: Pod): void => {
+      for (const key of podAgentKeys(pod)) agent.enqueue(key);
+    };
+    pods.addHandlers({ onAdd: enqueuePodAgent, onUpdate: (_, p) => enqueuePodAgent(p), onDelete: enqueuePodAgent });
+  }
+
+  /** A Mesh's spec (scheduler, governance period) shapes its Agents' workloads and Proposals. */
+  private onMeshChanged(changed: Mesh, specChanged: boolean): void {
+    const name = changed.metadata.name ?? '';
+    this.controllers.mesh.enqueue(name);
+    if (!specChanged) return;
+    for (const a of this.informers.agents.store.byIndex(AGENTS_BY_MESH, name)) this.controllers.agent.enqueue(objectKey(a));
+    for (const p of this.informers.proposals.store.byIndex(PROPOSALS_BY_MESH, name)) this.controllers.proposal.enqueue(objectKey(p));
+  }
+
+  private allInformers(): Informer<KubeObject>[] {
+    return Object.values(this.informers) as unknown as Informer<KubeObject>[];
+  }
+
+  /** Runs until `signal` aborts or leadership is lost; resolves after a clean shutdown. */
+  async run(signal: AbortSignal): Promise<'stopped' | 'lost-leadership'> {
+    const { server, port } = await startHealthServer(
+      this.options.healthHost ?? '127.0.0.1',
+      this.options.healthPort ?? 0,
+      {
+        live: () => {
+          const stuck = this.allInformers().filter((i) => i.hasSynced() && !i.isHealthy()).map((i) => i.type.plural);
+          return { ok: stuck.length === 0, detail: stuck.length ? `watches not healthy: ${stuck.join(', ')}` : `leader=${this.leading}` };
+        },
+        ready: () => {
+          const pending = this.allInformers().filter((i) => !i.hasSynced()).map((i) => i.type.plural);
+          return { ok: pending.length === 0, detail: pending.length ? `caches not synced: ${pending.join(', ')}` : 'caches synced' };
+        },
+      },
+      this.metrics.registry,
+    );
+    this.healthPort = port;
+    this.logger.info({ port, identity: this.identity }, `Serving health and metrics on ${this.options.healthHost ?? '127.0.0.1'}:${port}`);
+
+    const stopInformers = new AbortController();
+    const informerRuns = this.allInformers().map((i) => i.run(stopInformers.signal));
+    try {
+      await Promise.race([Promise.all(this.allInformers().map((i) => i.waitForSync())), abortPromise(signal)]);
+      if (signal.aborted) return 'stopped';
+      this.logger.info({ agents: this.informers.agents.store.size, meshes: this.informers.meshes.store.size }, 'Caches synced');
+
+      if (this.options.leaderElection !== false) return await this.campaign(signal);
+      await this.lead(signal);
+      return 'stopped';
+    } finally {
+      stopInformers.abort();
+      await Promise.allSettled(informerRuns);
+      await this.events.flush(2000);
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await this.client.destroy();
+      this.metrics.isLeader.set(0);
+    }
+  }
+
+  /** Campaigns for the lease and leads while holding it; resolves when stopped or when leadership is lost. */
+  private async campaign(signal: AbortSignal): Promise<'stopped' | 'lost-leadership'> {
+    await this.ensureLeaseNamespace();
+    let led = false;
+    this.election = new LeaseElection(this.client, {
+      namespace: this.options.leaseNamespace ?? 'meshos-system',
+      name: this.options.leaseName ?? 'meshos-operator',
+      identity: this.identity,
+      ...(this.options.leaseDurationMs !== undefined ? { leaseDurationMs: this.options.leaseDurationMs } : {}),
+      ...(this.options.renewDeadlineMs !== undefined ? { renewDeadlineMs: this.options.renewDeadlineMs } : {}),
+      ...(this.options.retryPeriodMs !== undefined ? { retryPeriodMs: this.options.retryPeriodMs } : {}),
+      onStartedLeading: (leadership) => {
+        led = true;
+        return this.lead(leadership);
+      },
+      onNewLeader: (leader) => this.logger.info({ leader }, `Observed leader ${leader}`),
+      onLog: (level, message, fields) => this.logger[level](fields, message),
+    });
+    await this.election.run(signal);
+    return led && !signal.aborted ? 'lost-leadership' : 'stopped';
+  }
+
+  /** Runs the controllers' workers while leading. Every cached object is queued first: a new leader starts from the full state. */
+  private async lead(signal: AbortSignal): Promise<void> {
+    this.leading = true;
+    this.metrics.isLeader.set(1);
+    this.logger.info({ identity: this.identity }, 'Started leading; reconciling');
+    for (const a of this.informers.agents.store.list()) this.controllers.agent.enqueue(objectKey(a));
+    for (const m of this.informers.meshes.store.list()) this.controllers.mesh.enqueue(objectKey(m));
+    for (const p of this.informers.proposals.store.list()) this.controllers.proposal.enqueue(objectKey(p));
+    try {
+      await Promise.all(Object.values(this.controllers).map((c) => c.run(signal)));
+    } finally {
+      this.leading = false;
+      this.metrics.isLeader.set(0);
+    }
+  }
+
+  private async ensureLeaseNamespace(): Promise<void> {
+    const namespace = this.options.leaseNamespace ?? 'meshos-system';
+    try {
+      await this.client.create(CoreResources.namespace, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } });
+    } catch (error) {
+      if (!isAlreadyExists(error)) this.logger.warn({ namespace, error: getErrorMessage(error) }, 'Failed to create lease namespace');
+    }
+  }
+}
+
+function abortPromise(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+}
