@@ -67,8 +67,21 @@ async function waitForSamples(client: KubeClient, io: CliIo, waitSeconds: number
     const report = `${ready}/${agents.length} sample agents Ready`;
     if (report !== lastReport) io.stderr.write(`${report}\n`);
     lastReport = report;
-    if ((agents.length > 0 && ready === agents.length) || Date.now() > deadline) return agents;
+    if ((agents.length > 0 && ready === agents.length) || Date.now() > deadline) {
+      await waitForMeshAggregate(client, ready, Math.min(5000, Math.max(0, deadline - Date.now()) + 5000));
+      return agents;
+    }
     await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+/** The Mesh aggregates its Agents after a short debounce; wait (bounded) until it has caught up. */
+async function waitForMeshAggregate(client: KubeClient, ready: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const mesh = await client.get<Mesh>(MeshOsResources.mesh, undefined, SAMPLE_MESH).catch(() => undefined);
+    if (mesh?.status?.agents?.ready === ready) return;
+    await new Promise((r) => setTimeout(r, 250));
   }
 }
 
@@ -121,13 +134,16 @@ export async function devStart(flags: StartFlags, io: CliIo, signal: AbortSignal
   }
   const connection = await loadClusterConnection(kubeconfigPath);
   const client = new KubeClient(connection);
+  const stop = new AbortController();
+  signal.addEventListener('abort', () => stop.abort(), { once: true });
+  let running: Promise<unknown> | undefined;
   try {
     if (external) await installCrdsWithClient(client, io);
-    const manager = new Manager({ connection, logger: createLogger({ level: process.env['MESHOS_LOG_LEVEL'] ?? 'warn' }), healthPort: flags.metricsPort, identity: `mesh-dev-${process.pid}` });
-    const stop = new AbortController();
-    signal.addEventListener('abort', () => stop.abort(), { once: true });
-    const running = manager.run(stop.signal);
-    io.stderr.write('Operator started; waiting for its lease...\n');
+    const logger = createLogger({ level: process.env['MESHOS_LOG_LEVEL'] ?? 'warn' });
+    const manager = new Manager({ connection, logger, healthPort: flags.metricsPort, identity: `mesh-dev-${process.pid}` });
+    running = manager.run(stop.signal);
+    running.catch(() => undefined); // awaited below; this only keeps an early failure from going unhandled
+    io.stderr.write('Operator started\n');
     if (flags.samples) {
       await applySamples(client, io);
       const agents = await waitForSamples(client, io, flags.waitSeconds);
@@ -135,9 +151,11 @@ export async function devStart(flags: StartFlags, io: CliIo, signal: AbortSignal
     } else {
       io.stdout.write(`Operator running against ${client.server}; export KUBECONFIG=${kubeconfigPath}\n`);
     }
-    const outcome = await running;
-    io.stderr.write(`Operator stopped (${outcome})\n`);
+    io.stderr.write(`Operator stopped (${String(await running)})\n`);
   } catch (error) {
+    // Stop the operator too, so a failed start exits instead of lingering.
+    stop.abort();
+    await running?.catch(() => undefined);
     throw new Error(`mesh dev start failed: ${getErrorMessage(error)}`);
   } finally {
     await client.destroy();
