@@ -70,9 +70,9 @@ describe('leader election between two operator processes', () => {
     await a.kill('SIGKILL');
     await b.waitForLog('Started leading', LEASE_MS + 5000);
     const handover = Date.now() - killedAt;
-    // Expiry is judged from when op-b last saw the lease renewed, so hand-over takes at most
-    // the lease duration plus one retry period (and the log's latency).
-    expect(handover).toBeLessThan(LEASE_MS + 2500);
+    // The standby takes over when the lease expires: within the lease duration of op-a's last
+    // renewal, which came before the kill (plus the test's own polling of the log).
+    expect(handover).toBeLessThanOrEqual(LEASE_MS + 300);
 
     await client.create(MeshOsResources.agent, testAgent(namespace, 'two', meshName, 0));
     await eventually('new agent reconciled by the new leader', () => reconciled('two'));

@@ -42,7 +42,8 @@ export const microTime = (ms: number): string => new Date(ms).toISOString().repl
  */
 export class LeaseElection {
   private observedRecord = '';
-  private observedAt = 0;
+  private renewedAt = 0;
+  private expiresAt = 0;
   private leading = false;
   private currentLeader = '';
   private readonly clock: Clock;
@@ -74,7 +75,7 @@ export class LeaseElection {
   /** Campaigns until elected, leads until renewal fails or `signal` aborts, then releases the lease. */
   async run(signal: AbortSignal): Promise<void> {
     while (!signal.aborted && !(await this.tryAcquireOrRenew())) {
-      await this.clock.sleep(this.retryPeriodMs, signal);
+      await this.clock.sleep(this.nextAttemptDelay(), signal);
     }
     if (signal.aborted) return;
     this.leading = true;
@@ -146,10 +147,10 @@ export class LeaseElection {
     const spec = lease.spec ?? {};
     const holder = spec.holderIdentity ?? '';
     const record = `${holder}@${spec.renewTime ?? ''}`;
-    if (record !== this.observedRecord) this.observe(holder, record, now);
+    if (record !== this.observedRecord) this.observe(holder, record, now, spec.renewTime);
     const heldByOther = holder !== '' && holder !== identity;
-    const expired = now - this.observedAt >= (spec.leaseDurationSeconds ?? durationSeconds) * 1000;
-    if (heldByOther && !expired) return false;
+    this.expiresAt = this.renewedAt + (spec.leaseDurationSeconds ?? durationSeconds) * 1000;
+    if (heldByOther && now < this.expiresAt) return false;
 
     const takingOver = holder !== identity;
     const updated: Lease = {
@@ -173,6 +174,12 @@ export class LeaseElection {
     }
   }
 
+  /** A candidate wakes at the observed expiry if that comes before the next regular retry. */
+  private nextAttemptDelay(): number {
+    const untilExpiry = this.expiresAt - this.clock.now();
+    return untilExpiry > 0 ? Math.min(this.retryPeriodMs, untilExpiry + 5) : this.retryPeriodMs;
+  }
+
   /** Gives the lease up on clean shutdown so a standby takes over at once instead of after expiry. */
   private async release(): Promise<void> {
     const { namespace, name, identity } = this.options;
@@ -189,9 +196,16 @@ export class LeaseElection {
     }
   }
 
-  private observe(holder: string, record: string, now: number): void {
+  /**
+   * Notes a new lease record. The renewal counts from when this process first saw it (as
+   * client-go does, so clock skew cannot shorten a lease), moved back to the holder's renewTime
+   * by at most one retry period: polling every retry period sees a renewal up to that late, and
+   * without the correction a candidate would take over up to a retry period after expiry.
+   */
+  private observe(holder: string, record: string, now: number, renewTime?: string | null): void {
     this.observedRecord = record;
-    this.observedAt = now;
+    const renewed = renewTime ? Date.parse(renewTime) : Number.NaN;
+    this.renewedAt = Number.isFinite(renewed) && renewed <= now ? Math.max(renewed, now - this.retryPeriodMs) : now;
     if (holder !== this.currentLeader) {
       this.currentLeader = holder;
       if (holder !== '') this.options.onNewLeader?.(holder);
