@@ -11,25 +11,28 @@ class FakeLeases {
   failing = false;
 
   client(): KubeClient {
-    const self = this;
+    const store = (): FakeLeases => this;
     return {
-      async get() {
-        if (self.failing) throw new ApiError(503, 'ServiceUnavailable', 'down');
-        if (!self.lease) throw new ApiError(404, 'NotFound', 'not found');
-        return structuredClone(self.lease);
-      },
-      async create(_type: unknown, object: Lease) {
-        if (self.failing) throw new ApiError(503, 'ServiceUnavailable', 'down');
-        if (self.lease) throw new ApiError(409, 'AlreadyExists', 'exists');
-        self.lease = { ...structuredClone(object), metadata: { ...object.metadata, resourceVersion: String(++self.version) } };
-        return structuredClone(self.lease);
-      },
-      async replace(_type: unknown, object: Lease) {
-        if (self.failing) throw new ApiError(503, 'ServiceUnavailable', 'down');
-        if (object.metadata.resourceVersion !== self.lease?.metadata.resourceVersion) throw new ApiError(409, 'Conflict', 'conflict');
-        self.lease = { ...structuredClone(object), metadata: { ...object.metadata, resourceVersion: String(++self.version) } };
-        return structuredClone(self.lease);
-      },
+      get: () =>
+        Promise.resolve().then(() => {
+          if (store().failing) throw new ApiError(503, 'ServiceUnavailable', 'down');
+          if (!store().lease) throw new ApiError(404, 'NotFound', 'not found');
+          return structuredClone(store().lease);
+        }),
+      create: (_type: unknown, object: Lease) =>
+        Promise.resolve().then(() => {
+          if (store().failing) throw new ApiError(503, 'ServiceUnavailable', 'down');
+          if (store().lease) throw new ApiError(409, 'AlreadyExists', 'exists');
+          store().lease = { ...structuredClone(object), metadata: { ...object.metadata, resourceVersion: String(++store().version) } };
+          return structuredClone(store().lease);
+        }),
+      replace: (_type: unknown, object: Lease) =>
+        Promise.resolve().then(() => {
+          if (store().failing) throw new ApiError(503, 'ServiceUnavailable', 'down');
+          if (object.metadata.resourceVersion !== store().lease?.metadata.resourceVersion) throw new ApiError(409, 'Conflict', 'conflict');
+          store().lease = { ...structuredClone(object), metadata: { ...object.metadata, resourceVersion: String(++store().version) } };
+          return structuredClone(store().lease);
+        }),
     } as unknown as KubeClient;
   }
 }
