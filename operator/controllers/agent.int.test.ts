@@ -121,7 +121,9 @@ describe('Agent, Mesh and Proposal controllers against a real API server', () =>
         client.get(CoreResources.service, namespace, 'early').then(() => false, isNotFound),
       ]);
       return gone.every(Boolean);
-    }, 60_000);
+      // kube-controller-manager's garbage collector learns new CRDs on its discovery resync
+      // (every 30 s), so the first cascade after the CRDs were installed can take that long.
+    }, 120_000);
   });
 
   it('aggregates Agent health into the Mesh status', async () => {

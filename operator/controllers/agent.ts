@@ -3,8 +3,8 @@ import type { Reconciler, ReconcileResult } from '../controller.js';
 import type { EventRecorder } from '../events.js';
 import type { KubeClient } from '../kube/client.js';
 import { getErrorMessage, isAlreadyExists } from '../kube/errors.js';
-import { splitKey } from '../kube/object.js';
 import { CoreResources, MeshOsResources } from '../kube/resources.js';
+import { applyStatus } from '../kube/apply.js';
 import type { Informer } from '../informer/informer.js';
 import type { Logger } from '../log.js';
 import { agentStatusUpToDate, computeAgentStatus, type AgentObservation } from './agent-status.js';
@@ -97,14 +97,7 @@ export class AgentReconciler implements Reconciler {
     if (problem) {
       this.deps.events.record(agent, { type: 'Warning', reason: status.conditions.find((c) => c.type === 'Ready')?.reason ?? 'Failed', action: 'Apply', note: problem });
     }
-    const { namespace, name } = splitKey(key);
-    await this.deps.client.patch(
-      MeshOsResources.agent,
-      namespace,
-      name,
-      { apiVersion: 'meshos.dev/v1alpha1', kind: 'Agent', metadata: { name, namespace }, status },
-      { patchType: 'apply', subresource: 'status', fieldManager: AGENT_FIELD_MANAGER, force: true },
-    );
+    await applyStatus(this.deps.client, MeshOsResources.agent, key, status, AGENT_FIELD_MANAGER);
     logger.debug({ phase: status.phase, replicas: status.replicaSummary }, `Updated status of agent ${key}`);
   }
 

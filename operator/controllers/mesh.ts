@@ -6,6 +6,7 @@ import type { KubeClient } from '../kube/client.js';
 import type { Informer } from '../informer/informer.js';
 import type { Logger } from '../log.js';
 import { MeshOsResources } from '../kube/resources.js';
+import { applyStatus } from '../kube/apply.js';
 import { ConditionType, Reason, setConditions, type Condition, type ConditionInput } from './conditions.js';
 
 export const MESH_CONTROLLER = 'mesh';
@@ -80,13 +81,7 @@ export class MeshReconciler implements Reconciler {
     ) {
       return;
     }
-    await this.deps.client.patch(
-      MeshOsResources.mesh,
-      undefined,
-      key,
-      { apiVersion: 'meshos.dev/v1alpha1', kind: 'Mesh', metadata: { name: key }, status },
-      { patchType: 'apply', subresource: 'status', fieldManager: MESH_FIELD_MANAGER, force: true },
-    );
+    await applyStatus(this.deps.client, MeshOsResources.mesh, key, status, MESH_FIELD_MANAGER);
     if (live.phase !== status.phase) {
       this.deps.events.record(mesh, {
         type: status.phase === 'Degraded' ? 'Warning' : 'Normal',

@@ -2,8 +2,8 @@ import type { Mesh, Proposal } from '../../crds/types.js';
 import type { Reconciler, ReconcileResult } from '../controller.js';
 import type { EventRecorder } from '../events.js';
 import type { KubeClient } from '../kube/client.js';
-import { splitKey } from '../kube/object.js';
 import { MeshOsResources } from '../kube/resources.js';
+import { applyStatus } from '../kube/apply.js';
 import type { Informer } from '../informer/informer.js';
 import type { Logger } from '../log.js';
 import { parseDuration } from '../util/duration.js';
@@ -97,14 +97,7 @@ export class ProposalReconciler implements Reconciler {
     ) {
       return;
     }
-    const { namespace, name } = splitKey(key);
-    await this.deps.client.patch(
-      MeshOsResources.proposal,
-      namespace,
-      name,
-      { apiVersion: 'meshos.dev/v1alpha1', kind: 'Proposal', metadata: { name, namespace }, status },
-      { patchType: 'apply', subresource: 'status', fieldManager: PROPOSAL_FIELD_MANAGER, force: true },
-    );
+    await applyStatus(this.deps.client, MeshOsResources.proposal, key, status, PROPOSAL_FIELD_MANAGER);
     if (live.phase !== status.phase || liveReady?.reason !== nextReady?.reason) {
       const opened = status.phase === 'Voting';
       this.deps.events.record(proposal, {

@@ -1,5 +1,5 @@
 import type { KubeClient } from './client.js';
-import type { KubeObject } from './object.js';
+import { splitKey, type KubeObject } from './object.js';
 import { CoreResources, MeshOsResources, apiVersionOf, type ResourceType } from './resources.js';
 
 const knownTypes: ResourceType[] = [...Object.values(CoreResources), ...Object.values(MeshOsResources)];
@@ -16,6 +16,21 @@ export function serverSideApply<T extends KubeObject>(client: KubeClient, manife
   const type = resourceTypeOf(manifest);
   return client.patch<T>(type, type.namespaced ? manifest.metadata.namespace : undefined, manifest.metadata.name ?? '', manifest, {
     patchType: 'apply',
+    fieldManager,
+    force: true,
+  });
+}
+
+/**
+ * Server-side apply of the fields `fieldManager` owns in an object's status subresource. Other
+ * managers' fields (for example another module's condition types) are left as they are.
+ */
+export function applyStatus(client: KubeClient, type: ResourceType, key: string, status: unknown, fieldManager: string): Promise<KubeObject> {
+  const { namespace, name } = splitKey(key);
+  const metadata = type.namespaced ? { name, namespace } : { name };
+  return client.patch(type, namespace, name, { apiVersion: apiVersionOf(type), kind: type.kind, metadata, status }, {
+    patchType: 'apply',
+    subresource: 'status',
     fieldManager,
     force: true,
   });
