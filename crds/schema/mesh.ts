@@ -320,6 +320,11 @@ const PolicySchema = obj('Limits on what the autonomous loop may do without a hu
   maxReplicasAddedPerHour: optional(
     int('At most this many replicas may be added autonomously per hour, across the mesh.', { minimum: 0 }),
   ),
+  maxActionsPerMinute: optional(
+    int('Rate limit: at most this many autonomous actions may start per minute in this mesh (remediation included).', {
+      minimum: 0,
+    }),
+  ),
   riskCeiling: optional(
     num('Actions whose risk score (0-1) is above this ceiling wait for approval as set by approvalMode.', {
       minimum: 0,
