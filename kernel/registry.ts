@@ -10,7 +10,7 @@ export class ModuleRegistry {
   register<Options>(name: string, factory: KernelModuleFactory<Options>): void {
     if (!/^[a-z][a-z0-9-]*$/.test(name)) throw new Error(`kernel module name "${name}" must be lower-case letters, digits and -`);
     if (this.factories.has(name)) throw new Error(`kernel module "${name}" is already registered`);
-    this.factories.set(name, factory as KernelModuleFactory<never>);
+    this.factories.set(name, factory);
   }
 
   has(name: string): boolean {
