@@ -5,6 +5,7 @@ import { Command, CommanderError } from 'commander';
 import { projectRoot } from '../test/harness/paths.js';
 import { registerDevCommands } from './commands/dev.js';
 import { registerDevStartCommand } from './commands/start.js';
+import { registerLogCommand } from './commands/log.js';
 import { SilentExit, UsageError, type CliIo } from './io.js';
 
 export const EXIT_OK = 0;
@@ -35,7 +36,7 @@ export function createProgram(io: CliIo): Command {
   const dev = registerDevCommands(program, io);
   // `mesh dev start` (control plane + operator + samples) is owned by the operator team:
   registerDevStartCommand(dev, io);
-  void dev;
+  registerLogCommand(program, io);
 
   return program;
 }

@@ -60,6 +60,10 @@ export class KernelLoop {
     }
   }
 
+  get context(): ModuleContext {
+    return this.options.context;
+  }
+
   /** Runs every module's analysis once and submits what they propose. */
   async analyseOnce(): Promise<Action[]> {
     const submitted: Action[] = [];

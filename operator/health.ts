@@ -9,10 +9,26 @@ export interface HealthChecks {
   ready(): { ok: boolean; detail: string };
 }
 
-/** Serves /healthz, /readyz and /metrics on one port. */
-export async function startHealthServer(host: string, port: number, checks: HealthChecks, registry: Registry): Promise<{ server: Server; port: number }> {
+/** Read-only JSON endpoints served beside the health checks, such as /decisions. */
+export type JsonRoutes = Record<string, (query: URLSearchParams) => unknown>;
+
+/** Serves /healthz, /readyz, /metrics and the given JSON routes on one port. */
+export async function startHealthServer(host: string, port: number, checks: HealthChecks, registry: Registry, routes: JsonRoutes = {}): Promise<{ server: Server; port: number }> {
   const server = createServer((request, response) => {
-    const path = (request.url ?? '/').split('?')[0];
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    const path = url.pathname;
+    const route = routes[path];
+    if (route && request.method === 'GET') {
+      try {
+        const body = JSON.stringify(route(url.searchParams));
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.end(body);
+      } catch (error) {
+        response.writeHead(400, { 'content-type': 'text/plain' });
+        response.end(`${error instanceof Error ? error.message : String(error)}\n`);
+      }
+      return;
+    }
     const answer = (check: { ok: boolean; detail: string }): void => {
       response.writeHead(check.ok ? 200 : 503, { 'content-type': 'text/plain' });
       response.end(check.ok ? `ok\n${check.detail}\n` : `not ok\n${check.detail}\n`);

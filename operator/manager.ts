@@ -15,7 +15,12 @@ import { controllerOf, objectKey, type KubeObject } from './kube/object.js';
 import { CoreResources, MeshOsResources } from './kube/resources.js';
 import { LeaseElection } from './leader/lease-election.js';
 import type { Logger } from './log.js';
+import type { KernelModule } from '../kernel/contract.js';
+import { recordDecisionEvent, KERNEL_REPORTER } from '../kernel/decision-events.js';
+import { DecisionLog, type DecisionOutcome } from '../kernel/decision-log.js';
+import { KernelLoop } from '../kernel/loop.js';
 import { OperatorMetrics } from './metrics.js';
+import { systemClock } from './ratelimit/clock.js';
 
 export interface ManagerOptions {
   connection: ClusterConnection;
@@ -36,6 +41,11 @@ export interface ManagerOptions {
   metrics?: OperatorMetrics;
   /** Debounce for re-aggregating a Mesh after its Agents change. */
   meshAggregationDelayMs?: number;
+  /** Kernel modules the autonomous loop runs while this replica leads. */
+  kernelModules?: readonly KernelModule[];
+  /** How often the loop asks every module to analyse. */
+  kernelIntervalMs?: number;
+  decisionLogCapacity?: number;
 }
 
 /**
@@ -61,6 +71,10 @@ export class Manager {
   private healthPort = 0;
   private readonly logger: Logger;
   private readonly events: EventRecorder;
+  /** Every autonomous decision, bounded; mirrored as Events and served at /decisions. */
+  readonly decisions: DecisionLog;
+  /** The autonomous loop, present while this replica leads. */
+  kernel: KernelLoop | undefined;
 
   constructor(private readonly options: ManagerOptions) {
     this.logger = options.logger;
@@ -77,6 +91,13 @@ export class Manager {
       instance: this.identity,
       metrics: this.metrics,
       logger: this.logger,
+    });
+
+    this.decisions = new DecisionLog(options.decisionLogCapacity ?? 10_000);
+    const kernelEvents = new EventRecorder(this.client, { controller: KERNEL_REPORTER, instance: this.identity, metrics: this.metrics, logger: this.logger });
+    this.decisions.onRecord((record) => {
+      recordDecisionEvent(kernelEvents, record);
+      this.logger.info({ module: record.module, action: record.actionId, kind: record.kind, target: record.target, outcome: record.outcome }, `Kernel action ${record.outcome}: ${record.reason}`);
     });
 
     const informerOptions = (resource: string, extra: InformerOptions = {}): InformerOptions => ({
@@ -196,6 +217,17 @@ export class Manager {
         },
       },
       this.metrics.registry,
+      {
+        '/decisions': (query) =>
+          this.decisions.query({
+            ...(query.get('module') ? { module: query.get('module') as string } : {}),
+            ...(query.get('outcome') ? { outcome: query.get('outcome') as DecisionOutcome } : {}),
+            ...(query.get('target') ? { target: query.get('target') as string } : {}),
+            ...(query.get('mesh') ? { mesh: query.get('mesh') as string } : {}),
+            ...(query.get('action') ? { actionId: query.get('action') as string } : {}),
+            limit: Number(query.get('limit') ?? 200),
+          }),
+      },
     );
     this.healthPort = port;
     this.logger.info({ port, identity: this.identity }, `Serving health and metrics on ${this.options.healthHost ?? '127.0.0.1'}:${port}`);
@@ -251,11 +283,50 @@ export class Manager {
     for (const a of this.informers.agents.store.list()) this.controllers.agent.enqueue(objectKey(a));
     for (const m of this.informers.meshes.store.list()) this.controllers.mesh.enqueue(objectKey(m));
     for (const p of this.informers.proposals.store.list()) this.controllers.proposal.enqueue(objectKey(p));
+    const kernel = this.startKernel(signal);
     try {
-      await Promise.all(Object.values(this.controllers).map((c) => c.run(signal)));
+      await Promise.all([...Object.values(this.controllers).map((c) => c.run(signal)), kernel]);
     } finally {
       this.leading = false;
       this.metrics.isLeader.set(0);
+    }
+  }
+
+  /** Runs the kernel loop's analysis every interval while leading. */
+  private async startKernel(signal: AbortSignal): Promise<void> {
+    const modules = this.options.kernelModules ?? [];
+    const { meshes, agents, proposals } = this.informers;
+    let wakeUp = new AbortController();
+    const loop = new KernelLoop({
+      modules,
+      log: this.decisions,
+      context: {
+        client: this.client,
+        logger: this.logger.child({ component: 'kernel' }),
+        informers: { meshes, agents, proposals },
+        now: () => new Date(),
+        requestAnalysis: () => wakeUp.abort(),
+      },
+      policyFor: (mesh) => ({
+        policy: meshes.store.get(mesh)?.spec.policy,
+        agentCount: agents.store.byIndex(AGENTS_BY_MESH, mesh).length,
+      }),
+    });
+    this.kernel = loop;
+    try {
+      for (const module of modules) {
+        const status = await module.setup?.(loop.context);
+        if (status && status.code !== 'Success') this.logger.warn({ module: module.name, status }, `Kernel module ${module.name} setup: ${status.message}`);
+      }
+      while (!signal.aborted && modules.length > 0) {
+        await loop.analyseOnce();
+        await systemClock.sleep(this.options.kernelIntervalMs ?? 30_000, AbortSignal.any([signal, wakeUp.signal]));
+        if (wakeUp.signal.aborted) wakeUp = new AbortController();
+      }
+    } finally {
+      loop.stop();
+      await loop.settle();
+      this.kernel = undefined;
     }
   }
 
