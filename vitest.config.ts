@@ -4,6 +4,7 @@ import { defineConfig } from 'vitest/config';
 // kube-apiserver + etcd started once by the global setup (the same code as `mesh dev up`).
 export default defineConfig({
   test: {
+    reporters: ['default', './test/summary-reporter.ts'],
     projects: [
       {
         test: {
