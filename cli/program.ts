@@ -6,6 +6,7 @@ import { projectRoot } from '../test/harness/paths.js';
 import { registerDevCommands } from './commands/dev.js';
 import { registerDevStartCommand } from './commands/start.js';
 import { registerLogCommand } from './commands/log.js';
+import { registerPolicyCommands } from './commands/policy.js';
 import { SilentExit, UsageError, type CliIo } from './io.js';
 
 export const EXIT_OK = 0;
@@ -37,6 +38,7 @@ export function createProgram(io: CliIo): Command {
   // `mesh dev start` (control plane + operator + samples) is owned by the operator team:
   registerDevStartCommand(dev, io);
   registerLogCommand(program, io);
+  registerPolicyCommands(program, io);
 
   return program;
 }
