@@ -7,6 +7,7 @@ import { registerDevCommands } from './commands/dev.js';
 import { registerDevStartCommand } from './commands/start.js';
 import { registerLogCommand } from './commands/log.js';
 import { registerPolicyCommands } from './commands/policy.js';
+import { registerApprovalCommands } from './commands/approvals.js';
 import { SilentExit, UsageError, type CliIo } from './io.js';
 
 export const EXIT_OK = 0;
@@ -39,6 +40,7 @@ export function createProgram(io: CliIo): Command {
   registerDevStartCommand(dev, io);
   registerLogCommand(program, io);
   registerPolicyCommands(program, io);
+  registerApprovalCommands(program, io);
 
   return program;
 }

@@ -111,6 +111,17 @@ export class KernelLoop {
     }
   }
 
+  /** Puts back a held action read from the cluster after a restart or leader change. */
+  restoreHeld(action: Action, approvers: Approvers): void {
+    if (this.held.has(action.id)) return;
+    this.held.set(action.id, { action, approvers, approvals: [] });
+    this.remember(action);
+  }
+
+  isHeld(actionId: string): boolean {
+    return this.held.has(actionId);
+  }
+
   heldActions(): HeldAction[] {
     return [...this.held.values()];
   }
@@ -121,7 +132,8 @@ export class KernelLoop {
     if (!held) throw new Error(`no held action ${actionId}`);
     if (kind === 'human' && !held.approvers.human) throw new Error(`action ${actionId} needs coordinator approvals; a human approval does not count here (use override to force it)`);
     if (kind === 'coordinator' && held.approvers.coordinators === 0) throw new Error(`action ${actionId} may only be approved by a human`);
-    held.approvals.push({ by, kind, at: this.now().toISOString() });
+    // The same approver counted twice is still one independent evaluation.
+    if (!held.approvals.some((a) => a.by === by && a.kind === kind)) held.approvals.push({ by, kind, at: this.now().toISOString() });
     if (!approvalsSatisfied(held.approvers, held.approvals)) return 'waiting';
     this.held.delete(actionId);
     const who = held.approvals.map((a) => `${a.kind} ${a.by}`).join(', ');

@@ -19,6 +19,7 @@ import type { KernelModule } from '../kernel/contract.js';
 import { recordDecisionEvent, KERNEL_REPORTER } from '../kernel/decision-events.js';
 import { DecisionLog, type DecisionOutcome } from '../kernel/decision-log.js';
 import { KernelLoop } from '../kernel/loop.js';
+import { ApprovalBridge } from '../kernel/approval-bridge.js';
 import { OperatorMetrics } from './metrics.js';
 import { systemClock } from './ratelimit/clock.js';
 
@@ -75,6 +76,7 @@ export class Manager {
   readonly decisions: DecisionLog;
   /** The autonomous loop, present while this replica leads. */
   kernel: KernelLoop | undefined;
+  private approvals: ApprovalBridge | undefined;
 
   constructor(private readonly options: ManagerOptions) {
     this.logger = options.logger;
@@ -97,6 +99,7 @@ export class Manager {
     const kernelEvents = new EventRecorder(this.client, { controller: KERNEL_REPORTER, instance: this.identity, metrics: this.metrics, logger: this.logger });
     this.decisions.onRecord((record) => {
       recordDecisionEvent(kernelEvents, record);
+      this.approvals?.onDecision(record);
       this.logger.info({ module: record.module, action: record.actionId, kind: record.kind, target: record.target, outcome: record.outcome }, `Kernel action ${record.outcome}: ${record.reason}`);
     });
 
@@ -172,8 +175,14 @@ export class Manager {
       onDelete: (m) => this.onMeshChanged(m, true),
     });
     proposals.addHandlers({
-      onAdd: (p) => proposal.enqueue(objectKey(p)),
-      onUpdate: (_, p) => proposal.enqueue(objectKey(p)),
+      onAdd: (p) => {
+        proposal.enqueue(objectKey(p));
+        this.approvals?.onProposal(p);
+      },
+      onUpdate: (_, p) => {
+        proposal.enqueue(objectKey(p));
+        this.approvals?.onProposal(p);
+      },
     });
     const enqueueOwner = (object: KubeObject): void => {
       const owner = controllerOf(object);
@@ -313,6 +322,14 @@ export class Manager {
       }),
     });
     this.kernel = loop;
+    this.approvals = new ApprovalBridge({
+      client: this.client,
+      loop,
+      proposals,
+      namespace: this.options.leaseNamespace ?? 'meshos-system',
+      logger: this.logger.child({ component: 'approvals' }),
+    });
+    this.approvals.restoreAll();
     try {
       for (const module of modules) {
         const status = await module.setup?.(loop.context);
@@ -327,6 +344,7 @@ export class Manager {
       loop.stop();
       await loop.settle();
       this.kernel = undefined;
+      this.approvals = undefined;
     }
   }
 

@@ -1,0 +1,92 @@
+// `mesh approve <action>` and `mesh override <action> --stop|--force`: a human's say over a held
+// autonomous action, written as annotations on the action's Proposal for the operator to act on.
+import { userInfo } from 'node:os';
+import type { Command } from 'commander';
+import type { Proposal } from '../../crds/types.js';
+import { ACTION_APPROVAL_LABEL, APPROVAL_PREFIX, OVERRIDE_ANNOTATION, OVERRIDE_BY_ANNOTATION, approverKey, readApprovalProposal } from '../../kernel/approvals.js';
+import { KubeClient } from '../../operator/kube/client.js';
+import { loadClusterConnection } from '../../operator/kube/config.js';
+import { MeshOsResources } from '../../operator/kube/resources.js';
+import { UsageError, type CliIo } from '../io.js';
+
+/** The approval Proposal of an action, by its id or an unambiguous prefix of it. */
+export async function findActionProposal(client: KubeClient, actionId: string): Promise<Proposal> {
+  if (!/^[a-z0-9-]{4,}$/.test(actionId)) throw new UsageError(`action id "${actionId}" must be at least 4 characters of a-z, 0-9 and - (see mesh log)`);
+  const list = await client.list<Proposal>(MeshOsResources.proposal, undefined, { labelSelector: `${ACTION_APPROVAL_LABEL}=true` });
+  const matches = list.items.filter((p) => readApprovalProposal(p)?.action.id.startsWith(actionId));
+  if (matches.length === 0) throw new Error(`no held action ${actionId}: it was never held, or its Proposal was deleted (mesh log --outcome held lists held actions)`);
+  if (matches.length > 1) throw new UsageError(`action id prefix "${actionId}" matches ${matches.length} actions; give more characters`);
+  return matches[0] as Proposal;
+}
+
+const currentUser = (): string => process.env['USER'] ?? userInfo().username;
+
+interface ApproveFlags {
+  as?: string;
+  coordinator?: boolean;
+  kubeconfig?: string;
+}
+
+export async function approve(actionId: string, flags: ApproveFlags, io: CliIo): Promise<void> {
+  const client = new KubeClient(await loadClusterConnection(flags.kubeconfig));
+  try {
+    const proposal = await findActionProposal(client, actionId);
+    const state = readApprovalProposal(proposal);
+    if (state?.state !== 'held') throw new Error(`action ${state?.action.id ?? actionId} is no longer held (state: ${state?.state ?? 'unknown'})`);
+    const kind = flags.coordinator ? 'coordinator' : 'human';
+    if (kind === 'human' && !state.approvers.human) throw new UsageError(`action ${state.action.id} needs ${state.approvers.coordinators} coordinator approvals; a human cannot approve it (mesh override --force can)`);
+    if (kind === 'coordinator' && state.approvers.coordinators === 0) throw new UsageError(`action ${state.action.id} may only be approved by a human`);
+    const who = flags.as ?? currentUser();
+    await client.patch(MeshOsResources.proposal, proposal.metadata.namespace, proposal.metadata.name ?? '', {
+      metadata: { annotations: { [`${APPROVAL_PREFIX}${approverKey(who)}`]: `${kind}@${new Date().toISOString()}` } },
+    });
+    io.stdout.write(`Approved action ${state.action.id} (${state.action.module}/${state.action.kind} on ${state.action.target.kind}/${state.action.target.name}) as ${kind} ${who}\n`);
+  } finally {
+    await client.destroy();
+  }
+}
+
+interface OverrideFlags {
+  stop?: boolean;
+  force?: boolean;
+  as?: string;
+  kubeconfig?: string;
+}
+
+export async function override(actionId: string, flags: OverrideFlags, io: CliIo): Promise<void> {
+  if (flags.stop === flags.force) throw new UsageError('give exactly one of --stop and --force');
+  const client = new KubeClient(await loadClusterConnection(flags.kubeconfig));
+  try {
+    const proposal = await findActionProposal(client, actionId);
+    const state = readApprovalProposal(proposal);
+    if (state?.state !== 'held') throw new Error(`action ${state?.action.id ?? actionId} is no longer held (state: ${state?.state ?? 'unknown'})`);
+    const mode = flags.stop ? 'stop' : 'force';
+    const who = flags.as ?? currentUser();
+    await client.patch(MeshOsResources.proposal, proposal.metadata.namespace, proposal.metadata.name ?? '', {
+      metadata: { annotations: { [OVERRIDE_ANNOTATION]: mode, [OVERRIDE_BY_ANNOTATION]: who } },
+    });
+    io.stdout.write(`${mode === 'stop' ? 'Stopped' : 'Forced'} action ${state.action.id} (${state.action.module}/${state.action.kind}) as ${who}\n`);
+  } finally {
+    await client.destroy();
+  }
+}
+
+export function registerApprovalCommands(program: Command, io: CliIo): void {
+  program
+    .command('approve <action-id>')
+    .description('Approve an autonomous action held above the risk ceiling (id or prefix, from mesh log)')
+    .option('--as <name>', 'who approves (default: $USER)')
+    .option('--coordinator', 'approve as a coordinator (the mesh may require several distinct coordinators)')
+    .option('--kubeconfig <path>', 'kubeconfig file (default: $KUBECONFIG or ~/.kube/config)')
+    .addHelpText('after', '\nExample:\n  mesh approve 3f2a9c1e --as alice')
+    .action(async (actionId: string, flags: ApproveFlags) => approve(actionId, flags, io));
+  program
+    .command('override <action-id>')
+    .description('A human override of a held action: --stop drops it, --force runs it regardless of policy')
+    .option('--stop', 'drop the action')
+    .option('--force', 'run the action now')
+    .option('--as <name>', 'who overrides (default: $USER)')
+    .option('--kubeconfig <path>', 'kubeconfig file (default: $KUBECONFIG or ~/.kube/config)')
+    .addHelpText('after', '\nExample:\n  mesh override 3f2a9c1e --stop')
+    .action(async (actionId: string, flags: OverrideFlags) => override(actionId, flags, io));
+}
