@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
-import type { Agent, Mesh, Proposal } from '../crds/types.js';
+import type { Agent, Proposal } from '../crds/types.js';
 import { runCli } from '../cli/program.js';
 import { createTestNamespace, deleteNamespace, testClient } from '../test/support/kube.js';
 import { testAgent, testMesh } from '../test/support/fixtures.js';
