@@ -6,6 +6,8 @@ import { AGENTS_BY_MESH, MeshReconciler, agentMeshKeys } from './controllers/mes
 import { PROPOSALS_BY_MESH, ProposalReconciler, proposalMeshKeys } from './controllers/proposal.js';
 import { MANAGED_SELECTOR, type Deployment, type Pod, type Service } from './controllers/workload.js';
 import { EventRecorder } from './events.js';
+import { TrustReconciler } from './controllers/trust.js';
+import { TrustRecomputer } from '../kernel/trust/recompute.js';
 import { startHealthServer } from './health.js';
 import { Informer, type InformerOptions } from './informer/informer.js';
 import { KubeClient } from './kube/client.js';
@@ -66,7 +68,7 @@ export class Manager {
     services: Informer<Service>;
     pods: Informer<Pod>;
   };
-  readonly controllers: { agent: Controller; mesh: Controller; proposal: Controller };
+  readonly controllers: { agent: Controller; mesh: Controller; proposal: Controller; trust: Controller };
   election: LeaseElection | undefined;
   private leading = false;
   private healthPort = 0;
@@ -139,6 +141,10 @@ export class Manager {
         ...controllerOptions,
         workers: 4,
       }),
+      trust: new Controller(
+        new TrustReconciler(new TrustRecomputer({ client: this.client, meshes, agents, logger: this.logger.child({ controller: 'trust' }) })),
+        { ...controllerOptions, workers: Math.max(1, Math.floor(workers / 2)) },
+      ),
     };
     this.wireEvents();
   }
@@ -154,16 +160,18 @@ export class Manager {
   /** Maps informer events to work-queue keys. */
   private wireEvents(): void {
     const { meshes, agents, proposals, deployments, services, pods } = this.informers;
-    const { agent, mesh, proposal } = this.controllers;
+    const { agent, mesh, proposal, trust } = this.controllers;
     const meshDelay = this.options.meshAggregationDelayMs ?? 1000;
 
     agents.addHandlers({
       onAdd: (a) => {
         agent.enqueue(objectKey(a));
+        trust.enqueue(objectKey(a));
         mesh.enqueueAfter(a.spec.meshRef, meshDelay);
       },
       onUpdate: (previous, current) => {
         agent.enqueue(objectKey(current));
+        trust.enqueue(objectKey(current));
         mesh.enqueueAfter(current.spec.meshRef, meshDelay);
         if (previous.spec.meshRef !== current.spec.meshRef) mesh.enqueueAfter(previous.spec.meshRef, meshDelay);
       },
@@ -202,7 +210,10 @@ export class Manager {
     const name = changed.metadata.name ?? '';
     this.controllers.mesh.enqueue(name);
     if (!specChanged) return;
-    for (const a of this.informers.agents.store.byIndex(AGENTS_BY_MESH, name)) this.controllers.agent.enqueue(objectKey(a));
+    for (const a of this.informers.agents.store.byIndex(AGENTS_BY_MESH, name)) {
+      this.controllers.agent.enqueue(objectKey(a));
+      this.controllers.trust.enqueue(objectKey(a));
+    }
     for (const p of this.informers.proposals.store.byIndex(PROPOSALS_BY_MESH, name)) this.controllers.proposal.enqueue(objectKey(p));
   }
 
@@ -289,7 +300,10 @@ export class Manager {
     this.leading = true;
     this.metrics.isLeader.set(1);
     this.logger.info({ identity: this.identity }, 'Started leading; reconciling');
-    for (const a of this.informers.agents.store.list()) this.controllers.agent.enqueue(objectKey(a));
+    for (const a of this.informers.agents.store.list()) {
+      this.controllers.agent.enqueue(objectKey(a));
+      this.controllers.trust.enqueue(objectKey(a));
+    }
     for (const m of this.informers.meshes.store.list()) this.controllers.mesh.enqueue(objectKey(m));
     for (const p of this.informers.proposals.store.list()) this.controllers.proposal.enqueue(objectKey(p));
     const kernel = this.startKernel(signal);

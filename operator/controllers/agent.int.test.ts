@@ -84,6 +84,17 @@ describe('Agent, Mesh and Proposal controllers against a real API server', () =>
     expect(condition(ready, 'Progressing')?.status).toBe('False');
   });
 
+  it('writes the trust score with its components and weights version', async () => {
+    const agent = await eventually('trust written', async () => {
+      const a = await getAgent('early');
+      return a.status?.trust?.score !== undefined ? a : undefined;
+    });
+    expect(Object.keys(agent.status?.trust?.components ?? {}).sort()).toEqual(['attestations', 'compliance', 'credentials', 'history', 'uptime']);
+    expect(agent.status?.trust?.weightsVersion).toMatch(/^w-[0-9a-f]{10}$/);
+    const mesh = await client.get<Mesh>(MeshOsResources.mesh, undefined, meshName);
+    expect(mesh.status?.trust).toBeDefined();
+  });
+
   it('follows spec updates: observedGeneration and conditions match the new generation', async () => {
     const before = await getAgent('early');
     const readySince = condition(before, 'Ready')?.lastTransitionTime;
