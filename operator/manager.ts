@@ -6,7 +6,6 @@ import { AGENTS_BY_MESH, MeshReconciler, agentMeshKeys } from './controllers/mes
 import { PROPOSALS_BY_MESH, ProposalReconciler, proposalMeshKeys } from './controllers/proposal.js';
 import { MANAGED_SELECTOR, type Deployment, type Pod, type Service } from './controllers/workload.js';
 import { EventRecorder } from './events.js';
-import { TrustReconciler } from './controllers/trust.js';
 import { TrustRecomputer } from '../kernel/trust/recompute.js';
 import { startHealthServer } from './health.js';
 import { Informer, type InformerOptions } from './informer/informer.js';
@@ -68,7 +67,7 @@ export class Manager {
     services: Informer<Service>;
     pods: Informer<Pod>;
   };
-  readonly controllers: { agent: Controller; mesh: Controller; proposal: Controller; trust: Controller };
+  readonly controllers: { agent: Controller; mesh: Controller; proposal: Controller };
   election: LeaseElection | undefined;
   private leading = false;
   private healthPort = 0;
@@ -133,7 +132,16 @@ export class Manager {
     const controllerOptions = { metrics: this.metrics, logger: this.logger };
     this.controllers = {
       agent: new Controller(
-        new AgentReconciler({ client: this.client, agents, meshes, deployments, services, pods, events: this.events }),
+        new AgentReconciler({
+          client: this.client,
+          agents,
+          meshes,
+          deployments,
+          services,
+          pods,
+          events: this.events,
+          trust: new TrustRecomputer({ client: this.client, meshes, agents, logger: this.logger.child({ controller: 'trust' }) }),
+        }),
         { ...controllerOptions, workers },
       ),
       mesh: new Controller(new MeshReconciler({ client: this.client, meshes, agents, events: this.events }), { ...controllerOptions, workers: 2 }),
@@ -141,10 +149,6 @@ export class Manager {
         ...controllerOptions,
         workers: 4,
       }),
-      trust: new Controller(
-        new TrustReconciler(new TrustRecomputer({ client: this.client, meshes, agents, logger: this.logger.child({ controller: 'trust' }) })),
-        { ...controllerOptions, workers: Math.max(1, Math.floor(workers / 2)) },
-      ),
     };
     this.wireEvents();
   }
@@ -160,18 +164,16 @@ export class Manager {
   /** Maps informer events to work-queue keys. */
   private wireEvents(): void {
     const { meshes, agents, proposals, deployments, services, pods } = this.informers;
-    const { agent, mesh, proposal, trust } = this.controllers;
+    const { agent, mesh, proposal } = this.controllers;
     const meshDelay = this.options.meshAggregationDelayMs ?? 1000;
 
     agents.addHandlers({
       onAdd: (a) => {
         agent.enqueue(objectKey(a));
-        trust.enqueue(objectKey(a));
         mesh.enqueueAfter(a.spec.meshRef, meshDelay);
       },
       onUpdate: (previous, current) => {
         agent.enqueue(objectKey(current));
-        trust.enqueue(objectKey(current));
         mesh.enqueueAfter(current.spec.meshRef, meshDelay);
         if (previous.spec.meshRef !== current.spec.meshRef) mesh.enqueueAfter(previous.spec.meshRef, meshDelay);
       },
@@ -210,10 +212,7 @@ export class Manager {
     const name = changed.metadata.name ?? '';
     this.controllers.mesh.enqueue(name);
     if (!specChanged) return;
-    for (const a of this.informers.agents.store.byIndex(AGENTS_BY_MESH, name)) {
-      this.controllers.agent.enqueue(objectKey(a));
-      this.controllers.trust.enqueue(objectKey(a));
-    }
+    for (const a of this.informers.agents.store.byIndex(AGENTS_BY_MESH, name)) this.controllers.agent.enqueue(objectKey(a));
     for (const p of this.informers.proposals.store.byIndex(PROPOSALS_BY_MESH, name)) this.controllers.proposal.enqueue(objectKey(p));
   }
 
@@ -300,10 +299,7 @@ export class Manager {
     this.leading = true;
     this.metrics.isLeader.set(1);
     this.logger.info({ identity: this.identity }, 'Started leading; reconciling');
-    for (const a of this.informers.agents.store.list()) {
-      this.controllers.agent.enqueue(objectKey(a));
-      this.controllers.trust.enqueue(objectKey(a));
-    }
+    for (const a of this.informers.agents.store.list()) this.controllers.agent.enqueue(objectKey(a));
     for (const m of this.informers.meshes.store.list()) this.controllers.mesh.enqueue(objectKey(m));
     for (const p of this.informers.proposals.store.list()) this.controllers.proposal.enqueue(objectKey(p));
     const kernel = this.startKernel(signal);

@@ -56,7 +56,7 @@ describe('Agent, Mesh and Proposal controllers against a real API server', () =>
 
     await client.create(MeshOsResources.mesh, testMesh(meshName));
     const deployment = await eventually('deployment', () => client.get<Deployment>(CoreResources.deployment, namespace, 'early'));
-    const service = await client.get<Service>(CoreResources.service, namespace, 'early');
+    const service = await eventually('service', () => client.get<Service>(CoreResources.service, namespace, 'early'));
     const agent = await getAgent('early');
     for (const owned of [deployment, service]) {
       expect(owned.metadata.ownerReferences).toEqual([

@@ -1,4 +1,5 @@
-import type { Agent, Mesh } from '../../crds/types.js';
+import type { Agent, AgentStatus, Mesh } from '../../crds/types.js';
+import { computeAgentTrust, transitionRequeueMs, type TrustRecomputer } from '../../kernel/trust/recompute.js';
 import type { Reconciler, ReconcileResult } from '../controller.js';
 import type { EventRecorder } from '../events.js';
 import type { KubeClient } from '../kube/client.js';
@@ -7,7 +8,7 @@ import { CoreResources, MeshOsResources } from '../kube/resources.js';
 import { applyStatus } from '../kube/apply.js';
 import type { Informer } from '../informer/informer.js';
 import type { Logger } from '../log.js';
-import { agentStatusUpToDate, computeAgentStatus, type AgentObservation } from './agent-status.js';
+import { agentStatusUpToDate, computeAgentStatus, type AgentObservation, type AgentWorkloadStatus } from './agent-status.js';
 import {
   AGENT_LABEL,
   deploymentNeedsUpdate,
@@ -33,6 +34,8 @@ export interface AgentControllerDeps {
   services: Informer<Service>;
   pods: Informer<Pod>;
   events: EventRecorder;
+  /** Trust weights in force per Mesh (starting a transition when they changed); scores go into this controller's status write. */
+  trust?: TrustRecomputer;
   now?: () => Date;
 }
 
@@ -87,11 +90,23 @@ export class AgentReconciler implements Reconciler {
       }
     }
 
-    await this.writeStatus(key, agent, { agent, meshFound: mesh !== undefined, deployment, pods: pods.store.byIndex(PODS_BY_AGENT, key), conflict, failure }, logger);
+    // Trust rides in the same status write as the workload: one write per Agent, not two.
+    const plan = mesh ? await this.deps.trust?.syncMesh(mesh.metadata.name ?? '') : undefined;
+    const trust = plan ? computeAgentTrust(agent, plan, (this.deps.now ?? (() => new Date()))()) : undefined;
+    await this.writeStatus(
+      key,
+      agent,
+      { agent, meshFound: mesh !== undefined, deployment, pods: pods.store.byIndex(PODS_BY_AGENT, key), conflict, failure },
+      logger,
+      trust && (trust.changed ? trust.status : agent.status?.trust),
+    );
+    const requeue = plan ? transitionRequeueMs(plan) : undefined;
+    return requeue !== undefined ? { requeueAfterMs: requeue } : undefined;
   }
 
-  private async writeStatus(key: string, agent: Agent, observation: AgentObservation, logger: Logger): Promise<void> {
-    const status = computeAgentStatus(observation, (this.deps.now ?? (() => new Date()))());
+  private async writeStatus(key: string, agent: Agent, observation: AgentObservation, logger: Logger, trust?: AgentStatus['trust']): Promise<void> {
+    const status: AgentWorkloadStatus & { trust?: AgentStatus['trust'] } = computeAgentStatus(observation, (this.deps.now ?? (() => new Date()))());
+    if (trust) status.trust = trust;
     if (agentStatusUpToDate(agent, status)) return;
     const problem = observation.conflict ?? observation.failure;
     if (problem) {
