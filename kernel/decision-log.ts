@@ -45,7 +45,9 @@ const targetKey = (target: ActionTarget): string => (target.namespace ? `${targe
  * (Kubernetes Events, metrics).
  */
 export class DecisionLog {
-  private readonly records: DecisionRecord[] = [];
+  private records: DecisionRecord[] = [];
+  /** Index of the oldest kept record; the array is compacted now and then instead of shifted per record. */
+  private head = 0;
   private nextSeq = 1;
   private readonly listeners: ((record: DecisionRecord) => void)[] = [];
 
@@ -60,18 +62,22 @@ export class DecisionLog {
   record(entry: Omit<DecisionRecord, 'seq' | 'time'>, now: Date = new Date()): DecisionRecord {
     const record: DecisionRecord = { seq: this.nextSeq++, time: now.toISOString(), ...entry };
     this.records.push(record);
-    if (this.records.length > this.capacity) this.records.splice(0, this.records.length - this.capacity);
+    if (this.records.length - this.head > this.capacity) this.head++;
+    if (this.head >= this.capacity) {
+      this.records = this.records.slice(this.head);
+      this.head = 0;
+    }
     for (const listener of this.listeners) listener(record);
     return record;
   }
 
   get size(): number {
-    return this.records.length;
+    return this.records.length - this.head;
   }
 
   /** Matching records, oldest first; `limit` keeps the newest. */
   query(query: DecisionQuery = {}): DecisionRecord[] {
-    const found = this.records.filter(
+    const found = this.records.slice(this.head).filter(
       (r) =>
         (query.module === undefined || r.module === query.module) &&
         (query.outcome === undefined || r.outcome === query.outcome) &&

@@ -3,7 +3,7 @@ import { getErrorMessage } from '../operator/kube/errors.js';
 import { systemClock, type Clock } from '../operator/ratelimit/clock.js';
 import type { Action, ExecutionResult, ExpectedEffect, KernelModule, ModuleContext, ProposedAction } from './contract.js';
 import type { DecisionLog, DecisionOutcome } from './decision-log.js';
-import { agentsOf, approvalsSatisfied, evaluatePolicy, type Approvers, type LedgerEntry, type MeshPolicy } from './policy.js';
+import { PolicyLedger, agentsOf, approvalsSatisfied, evaluatePolicy, type Approvers, type MeshPolicy } from './policy.js';
 
 export interface Approval {
   by: string;
@@ -45,7 +45,7 @@ export function madeWorse(effect: ExpectedEffect, before: number | undefined, af
  */
 export class KernelLoop {
   private readonly modules = new Map<string, KernelModule>();
-  private readonly ledgers = new Map<string, LedgerEntry[]>();
+  private readonly ledgers = new Map<string, PolicyLedger>();
   private readonly held = new Map<string, HeldAction>();
   private readonly recent = new Map<string, Action>();
   private readonly verifications = new Set<Promise<void>>();
@@ -173,7 +173,7 @@ export class KernelLoop {
       this.record(action, 'failed', getErrorMessage(error));
       return;
     }
-    this.ledger(action.target.mesh).push({ at: this.clock.now(), agents: agentsOf(action), replicasAdded: action.replicasAdded ?? 0 });
+    this.ledger(action.target.mesh).add({ at: this.clock.now(), agents: agentsOf(action), replicasAdded: action.replicasAdded ?? 0 });
     this.record(action, 'executed', result.message);
     if (effect && module.measure && action.verifyWindowMs > 0) {
       const verification = this.verify(module, action, result, effect, before).finally(() => this.verifications.delete(verification));
@@ -204,12 +204,10 @@ export class KernelLoop {
     }
   }
 
-  private ledger(mesh: string): LedgerEntry[] {
-    let entries = this.ledgers.get(mesh);
-    if (!entries) this.ledgers.set(mesh, (entries = []));
-    const horizon = this.clock.now() - 3_600_000;
-    while (entries.length > 0 && (entries[0]?.at ?? 0) < horizon) entries.shift();
-    return entries;
+  private ledger(mesh: string): PolicyLedger {
+    let ledger = this.ledgers.get(mesh);
+    if (!ledger) this.ledgers.set(mesh, (ledger = new PolicyLedger()));
+    return ledger;
   }
 
   private remember(action: Action): void {

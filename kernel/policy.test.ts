@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ProposedAction } from './contract.js';
-import { activeQuietHours, approvalsSatisfied, approversFor, evaluatePolicy, type LedgerEntry, type MeshPolicy } from './policy.js';
+import { PolicyLedger, activeQuietHours, approvalsSatisfied, approversFor, evaluatePolicy, type LedgerEntry, type MeshPolicy } from './policy.js';
 
 const now = new Date('2026-11-23T14:30:00Z');
 
@@ -18,7 +18,7 @@ function action(overrides: Partial<ProposedAction> = {}): ProposedAction {
 }
 
 const evaluate = (policy: MeshPolicy | undefined, proposed = action(), ledger: LedgerEntry[] = [], meshAgentCount = 10) =>
-  evaluatePolicy({ action: proposed, policy, meshAgentCount, ledger, now });
+  evaluatePolicy({ action: proposed, policy, meshAgentCount, ledger: PolicyLedger.of(ledger), now });
 
 describe('evaluatePolicy', () => {
   it('allows a low-risk action when no policy is set', () => {
@@ -65,6 +65,23 @@ describe('evaluatePolicy', () => {
 
   it('rejects a risk outside 0..1', () => {
     expect(evaluate(undefined, action({ risk: 1.5 }))).toMatchObject({ outcome: 'blocked', rule: 'risk' });
+  });
+});
+
+describe('PolicyLedger', () => {
+  it('slides: entries leave the hour and the minute as time passes', () => {
+    const t = now.getTime();
+    const ledger = PolicyLedger.of([
+      { at: t - 3_700_000, agents: ['ns/old'], replicasAdded: 5 },
+      { at: t - 30 * 60_000, agents: ['ns/a', 'ns/b'], replicasAdded: 2 },
+      { at: t - 30_000, agents: ['ns/a'], replicasAdded: 1 },
+    ]);
+    const summary = ledger.summary(t);
+    expect(summary).toMatchObject({ actionsLastMinute: 1, replicasAdded: 3 });
+    expect([...summary.agentsTouched.keys()].sort()).toEqual(['ns/a', 'ns/b']);
+    const later = ledger.summary(t + 31 * 60_000);
+    expect(later).toMatchObject({ actionsLastMinute: 0, replicasAdded: 1 });
+    expect([...later.agentsTouched.keys()]).toEqual(['ns/a']);
   });
 });
 

@@ -18,6 +18,64 @@ export interface LedgerEntry {
   replicasAdded: number;
 }
 
+/**
+ * The executed actions of one mesh over the last hour, kept as sliding-window counts so that a
+ * policy check costs the same with 10 or 100,000 actions in the window.
+ */
+export class PolicyLedger {
+  private readonly entries: LedgerEntry[] = [];
+  private head = 0;
+  private readonly agentCounts = new Map<string, number>();
+  private replicas = 0;
+
+  static of(entries: readonly LedgerEntry[]): PolicyLedger {
+    const ledger = new PolicyLedger();
+    for (const entry of [...entries].sort((a, b) => a.at - b.at)) ledger.add(entry);
+    return ledger;
+  }
+
+  /** Records an executed action; entries arrive in time order. */
+  add(entry: LedgerEntry): void {
+    this.entries.push(entry);
+    this.replicas += entry.replicasAdded;
+    for (const agent of entry.agents) this.agentCounts.set(agent, (this.agentCounts.get(agent) ?? 0) + 1);
+  }
+
+  /** Drops what fell out of the hour before `now`. */
+  private expire(now: number): void {
+    while (this.head < this.entries.length && now - (this.entries[this.head] as LedgerEntry).at >= HOUR_MS) {
+      const old = this.entries[this.head++] as LedgerEntry;
+      this.replicas -= old.replicasAdded;
+      for (const agent of old.agents) {
+        const count = (this.agentCounts.get(agent) ?? 1) - 1;
+        if (count <= 0) this.agentCounts.delete(agent);
+        else this.agentCounts.set(agent, count);
+      }
+    }
+    if (this.head > 1024 && this.head * 2 > this.entries.length) {
+      this.entries.splice(0, this.head);
+      this.head = 0;
+    }
+  }
+
+  /** Actions in the minute before `now` (binary search over the time-ordered window). */
+  private countSince(since: number): number {
+    let low = this.head;
+    let high = this.entries.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if ((this.entries[mid] as LedgerEntry).at > since) high = mid;
+      else low = mid + 1;
+    }
+    return this.entries.length - low;
+  }
+
+  summary(now: number): { actionsLastMinute: number; agentsTouched: ReadonlyMap<string, number>; replicasAdded: number } {
+    this.expire(now);
+    return { actionsLastMinute: this.countSince(now - MINUTE_MS), agentsTouched: this.agentCounts, replicasAdded: this.replicas };
+  }
+}
+
 export type PolicyDecision =
   | { outcome: 'allowed'; reason: string }
   | { outcome: 'blocked'; rule: string; reason: string }
@@ -36,8 +94,8 @@ export interface PolicyInput {
   policy: MeshPolicy | undefined;
   /** Number of Agents in the mesh, for the percentage cap. */
   meshAgentCount: number;
-  /** Actions executed in this mesh (the last hour is enough). */
-  ledger: readonly LedgerEntry[];
+  /** Actions executed in this mesh in the last hour. */
+  ledger: PolicyLedger;
   now: Date;
 }
 
@@ -53,9 +111,17 @@ export function approversFor(policy: MeshPolicy | undefined): Approvers {
   }
 }
 
+// Building an Intl.DateTimeFormat costs tens of microseconds: one per time zone, kept.
+const clockFormats = new Map<string, Intl.DateTimeFormat>();
+
 /** Minutes since midnight of `now` in an IANA time zone. */
 export function minutesOfDay(now: Date, timeZone: string): number {
-  const parts = new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(now);
+  let format = clockFormats.get(timeZone);
+  if (!format) {
+    format = new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+    clockFormats.set(timeZone, format);
+  }
+  const parts = format.formatToParts(now);
   const hour = Number(parts.find((p) => p.type === 'hour')?.value ?? 0);
   const minute = Number(parts.find((p) => p.type === 'minute')?.value ?? 0);
   return hour * 60 + minute;
@@ -101,28 +167,28 @@ export function evaluatePolicy(input: PolicyInput): PolicyDecision {
     };
   }
 
-  const lastMinute = input.ledger.filter((entry) => at - entry.at < MINUTE_MS).length;
+  const window = input.ledger.summary(at);
+  const lastMinute = window.actionsLastMinute;
   if (policy?.maxActionsPerMinute !== undefined && lastMinute + 1 > policy.maxActionsPerMinute) {
     return { outcome: 'blocked', rule: 'maxActionsPerMinute', reason: `rate limit: ${lastMinute} actions in the last minute, at most ${policy.maxActionsPerMinute}` };
   }
 
-  const lastHour = input.ledger.filter((entry) => at - entry.at < HOUR_MS);
   const agents = input.agents ?? agentsOf(action);
   if (policy?.maxAutonomousAgentPercentPerHour !== undefined && agents.length > 0) {
-    const touched = new Set(lastHour.flatMap((entry) => entry.agents));
-    for (const agent of agents) touched.add(agent);
+    const fresh = new Set(agents.filter((agent) => !window.agentsTouched.has(agent))).size;
+    const touched = window.agentsTouched.size + fresh;
     const allowed = Math.floor((policy.maxAutonomousAgentPercentPerHour / 100) * input.meshAgentCount);
-    if (touched.size > allowed) {
+    if (touched > allowed) {
       return {
         outcome: 'blocked',
         rule: 'maxAutonomousAgentPercentPerHour',
-        reason: `autonomy cap: ${touched.size} of ${input.meshAgentCount} agents would be touched this hour, at most ${policy.maxAutonomousAgentPercentPerHour}% (${allowed})`,
+        reason: `autonomy cap: ${touched} of ${input.meshAgentCount} agents would be touched this hour, at most ${policy.maxAutonomousAgentPercentPerHour}% (${allowed})`,
       };
     }
   }
   const replicas = action.replicasAdded ?? 0;
   if (policy?.maxReplicasAddedPerHour !== undefined && replicas > 0) {
-    const added = lastHour.reduce((sum, entry) => sum + entry.replicasAdded, 0);
+    const added = window.replicasAdded;
     if (added + replicas > policy.maxReplicasAddedPerHour) {
       return {
         outcome: 'blocked',

@@ -3,7 +3,7 @@
 // and the rate limit count the ones allowed before.
 import { parseAllDocuments } from 'yaml';
 import type { ActionTarget, ProposedAction } from './contract.js';
-import { agentsOf, evaluatePolicy, type LedgerEntry, type MeshPolicy, type PolicyDecision } from './policy.js';
+import { PolicyLedger, agentsOf, evaluatePolicy, type MeshPolicy, type PolicyDecision } from './policy.js';
 
 export interface SimulatedDecision {
   index: number;
@@ -93,16 +93,16 @@ export function simulatePolicy(
   meshes: ReadonlyMap<string, { policy: MeshPolicy | undefined; agentCount: number }>,
   now: Date,
 ): SimulatedDecision[] {
-  const ledgers = new Map<string, LedgerEntry[]>();
+  const ledgers = new Map<string, PolicyLedger>();
   return actions.map((action, index) => {
     const mesh = meshes.get(action.target.mesh);
     if (!mesh) {
       return { index, action, decision: { outcome: 'blocked', rule: 'mesh', reason: `mesh ${action.target.mesh} not found` } };
     }
-    const ledger = ledgers.get(action.target.mesh) ?? [];
+    const ledger = ledgers.get(action.target.mesh) ?? new PolicyLedger();
     ledgers.set(action.target.mesh, ledger);
     const decision = evaluatePolicy({ action, policy: mesh.policy, meshAgentCount: mesh.agentCount, ledger, now });
-    if (decision.outcome === 'allowed') ledger.push({ at: now.getTime(), agents: agentsOf(action), replicasAdded: action.replicasAdded ?? 0 });
+    if (decision.outcome === 'allowed') ledger.add({ at: now.getTime(), agents: agentsOf(action), replicasAdded: action.replicasAdded ?? 0 });
     return { index, action, decision };
   });
 }

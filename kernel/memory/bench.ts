@@ -7,7 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { staticCallerResolver } from './callers.js';
 import { MemoryClient } from './client.js';
 import { InMemoryKeyStore } from './keystore.js';
-import { startMemoryServer } from './server.js';
+import * as grpc from '@grpc/grpc-js';
+import { loadMemoryPackageDefinition, startMemoryServer } from './server.js';
 
 export interface MemoryBenchOptions {
   readonly entries: number;
@@ -55,7 +56,17 @@ export async function benchMemory(options: MemoryBenchOptions): Promise<MemoryBe
     maxValueBytes: Math.max(options.valueBytes, 1),
     sweepIntervalMillis: 0,
   });
-  const client = new MemoryClient(server.address, { token: 'bench' });
+  try {
+    return await measure(server.address, options);
+  } finally {
+    await server.close();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** Puts then gets `entries` values through a real gRPC client against the server at `address`. */
+async function measure(address: string, options: MemoryBenchOptions): Promise<MemoryBenchResult> {
+  const client = new MemoryClient(address, { token: 'bench' });
   try {
     const value = randomBytes(options.valueBytes);
     const concurrency = options.concurrency ?? 32;
@@ -66,7 +77,41 @@ export async function benchMemory(options: MemoryBenchOptions): Promise<MemoryBe
     return { putPerSecond, getPerSecond, p99Ms: percentile(latencies, 0.99) };
   } finally {
     client.close();
-    await server.close();
-    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The baseline: the same proto and client against a bare grpc-js server that keeps values in a
+ * Map — no caller check, no encryption, no fsync, no quotas. The ratio to it is what trust
+ * checks, AES-GCM and durability cost.
+ */
+export async function benchBareGrpcMap(options: MemoryBenchOptions): Promise<MemoryBenchResult> {
+  const definition = grpc.loadPackageDefinition(loadMemoryPackageDefinition()) as unknown as {
+    meshos: { memory: { v1: { ContextMemory: { service: grpc.ServiceDefinition } } } };
+  };
+  const values = new Map<string, { value: Buffer; trustLevel: number }>();
+  type Call<T> = grpc.ServerUnaryCall<T, unknown>;
+  type Done = grpc.sendUnaryData<unknown>;
+  const server = new grpc.Server();
+  server.addService(definition.meshos.memory.v1.ContextMemory.service, {
+    put: (call: Call<{ mesh: string; key: string; value: Buffer; trustLevel: number }>, done: Done) => {
+      values.set(`${call.request.mesh}/${call.request.key}`, { value: call.request.value, trustLevel: call.request.trustLevel });
+      done(null, {});
+    },
+    get: (call: Call<{ mesh: string; key: string }>, done: Done) => {
+      const entry = values.get(`${call.request.mesh}/${call.request.key}`);
+      if (!entry) return done({ code: grpc.status.NOT_FOUND, details: 'not found' });
+      done(null, { value: entry.value, trustLevel: entry.trustLevel });
+    },
+    delete: (_call: unknown, done: Done) => done(null, {}),
+    list: (_call: unknown, done: Done) => done(null, { entries: [] }),
+  });
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
+  );
+  try {
+    return await measure(`127.0.0.1:${port}`, options);
+  } finally {
+    await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
   }
 }
