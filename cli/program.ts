@@ -8,6 +8,7 @@ import { registerDevStartCommand } from './commands/start.js';
 import { registerLogCommand } from './commands/log.js';
 import { registerPolicyCommands } from './commands/policy.js';
 import { registerApprovalCommands } from './commands/approvals.js';
+import { registerDriftCommand } from './commands/drift.js';
 import { SilentExit, UsageError, type CliIo } from './io.js';
 
 export const EXIT_OK = 0;
@@ -41,6 +42,7 @@ export function createProgram(io: CliIo): Command {
   registerLogCommand(program, io);
   registerPolicyCommands(program, io);
   registerApprovalCommands(program, io);
+  registerDriftCommand(program, io);
 
   return program;
 }

@@ -8,6 +8,7 @@ import type { Agent, Mesh, Proposal } from '../crds/types.js';
 import type { KubeClient } from '../operator/kube/client.js';
 import type { Informer } from '../operator/informer/informer.js';
 import type { Logger } from '../operator/log.js';
+import type { KubeObject } from '../operator/kube/object.js';
 
 /** Resources a module may observe (its informer access is limited to these). */
 export type ObservedResource = 'Mesh' | 'Agent' | 'Proposal' | 'Node' | 'Pod' | 'Lease';
@@ -75,6 +76,8 @@ export interface ModuleContext {
     meshes: Informer<Mesh>;
     agents: Informer<Agent>;
     proposals: Informer<Proposal>;
+    /** Pods the operator manages (label app.kubernetes.io/managed-by=meshos). */
+    pods?: Informer<KubeObject & { spec?: { nodeName?: string } }>;
   };
   now(): Date;
   /** Asks the loop to run this module's `analyse` soon (after an event it cares about). */

@@ -4,6 +4,7 @@ import { loadClusterConnection } from './kube/config.js';
 import { getErrorMessage } from './kube/errors.js';
 import { createLogger } from './log.js';
 import { Manager } from './manager.js';
+import { createDriftModule } from '../kernel/drift/module.js';
 
 const positiveInt = (flag: string) => (value: string): number => {
   const parsed = Number(value);
@@ -67,6 +68,7 @@ async function main(): Promise<number> {
     healthHost: flags.healthBindAddress.host,
     healthPort: flags.healthBindAddress.port,
     informer: { watchSilenceMs: flags.watchSilence, resyncPeriodMs: flags.resyncPeriod },
+    kernelModules: [createDriftModule()],
   });
   const stop = new AbortController();
   for (const signalName of ['SIGTERM', 'SIGINT'] as const) {

@@ -322,7 +322,7 @@ export class Manager {
       context: {
         client: this.client,
         logger: this.logger.child({ component: 'kernel' }),
-        informers: { meshes, agents, proposals },
+        informers: { meshes, agents, proposals, pods: this.informers.pods },
         now: () => new Date(),
         requestAnalysis: () => wakeUp.abort(),
       },

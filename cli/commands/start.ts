@@ -13,6 +13,7 @@ import type { KubeObject } from '../../operator/kube/object.js';
 import { CoreResources, MeshOsResources } from '../../operator/kube/resources.js';
 import { createLogger } from '../../operator/log.js';
 import { Manager } from '../../operator/manager.js';
+import { createDriftModule } from '../../kernel/drift/module.js';
 import { binaryPath } from '../../test/harness/binaries.js';
 import { defaultCrdDir } from '../../test/harness/paths.js';
 import { parseCount, type CliIo } from '../io.js';
@@ -140,7 +141,7 @@ export async function devStart(flags: StartFlags, io: CliIo, signal: AbortSignal
   try {
     if (external) await installCrdsWithClient(client, io);
     const logger = createLogger({ level: process.env['MESHOS_LOG_LEVEL'] ?? 'warn' });
-    const manager = new Manager({ connection, logger, healthPort: flags.metricsPort, identity: `mesh-dev-${process.pid}` });
+    const manager = new Manager({ connection, logger, healthPort: flags.metricsPort, identity: `mesh-dev-${process.pid}`, kernelModules: [createDriftModule()] });
     running = manager.run(stop.signal);
     running.catch(() => undefined); // awaited below; this only keeps an early failure from going unhandled
     io.stderr.write('Operator started\n');
