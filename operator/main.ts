@@ -12,16 +12,16 @@ const positiveInt = (flag: string) => (value: string): number => {
   return parsed;
 };
 
-function parseAddress(value: string): { host: string; port: number } {
+const address = (flag: string) => (value: string): { host: string; port: number } => {
   const match = /^(.*):(\d+)$/.exec(value);
-  if (!match) throw new InvalidArgumentError(`--health-bind-address must be host:port, got "${value}"`);
+  if (!match || Number(match[2]) > 65535) throw new InvalidArgumentError(`${flag} must be host:port, got "${value}"`);
   return { host: match[1] || '0.0.0.0', port: Number(match[2]) };
-}
+};
 
 const program = new Command('meshos-operator')
   .description('Runs the Mesh OS operator: reconciles Mesh, Agent and Proposal resources')
   .option('--kubeconfig <path>', 'kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or in-cluster)', process.env['KUBECONFIG'])
-  .option('--health-bind-address <host:port>', 'address for /healthz, /readyz and /metrics', parseAddress, parseAddress(process.env['MESHOS_HEALTH_BIND_ADDRESS'] ?? '127.0.0.1:8081'))
+  .option('--health-bind-address <host:port>', 'address for /healthz, /readyz and /metrics', address('--health-bind-address'), address('--health-bind-address')(process.env['MESHOS_HEALTH_BIND_ADDRESS'] ?? '127.0.0.1:8081'))
   .option('--leader-elect <bool>', 'campaign for a Lease so that only one replica acts', (v) => v !== 'false', true)
   .option('--lease-namespace <ns>', 'namespace of the leader Lease', process.env['POD_NAMESPACE'] ?? 'meshos-system')
   .option('--lease-duration <ms>', 'leader lease duration in ms', positiveInt('--lease-duration'), 15_000)
@@ -32,7 +32,9 @@ const program = new Command('meshos-operator')
   .option('--qps <n>', 'API requests per second', positiveInt('--qps'), 500)
   .option('--burst <n>', 'API request burst', positiveInt('--burst'), 1000)
   .option('--watch-silence <ms>', 'restart a watch silent for this long', positiveInt('--watch-silence'), 150_000)
-  .option('--resync-period <ms>', 're-queue every object this often', positiveInt('--resync-period'), 600_000);
+  .option('--resync-period <ms>', 're-queue every object this often', positiveInt('--resync-period'), 600_000)
+  .option('--memory-bind-address <host:port>', 'serve the shared context memory gRPC service here while leading (off when unset)', address('--memory-bind-address'))
+  .option('--memory-data-dir <dir>', 'directory of the context memory log (a persistent volume in a cluster)', process.env['MESHOS_MEMORY_DIR'] ?? '/var/lib/meshos/memory');
 
 async function main(): Promise<number> {
   program.parse();
@@ -50,6 +52,8 @@ async function main(): Promise<number> {
     burst: number;
     watchSilence: number;
     resyncPeriod: number;
+    memoryBindAddress?: { host: string; port: number };
+    memoryDataDir: string;
   }>();
   const logger = createLogger();
   const connection = await loadClusterConnection(flags.kubeconfig);
@@ -69,6 +73,7 @@ async function main(): Promise<number> {
     healthPort: flags.healthBindAddress.port,
     informer: { watchSilenceMs: flags.watchSilence, resyncPeriodMs: flags.resyncPeriod },
     kernelModules: [createDriftModule()],
+    ...(flags.memoryBindAddress ? { memory: { ...flags.memoryBindAddress, dataDir: flags.memoryDataDir } } : {}),
   });
   const stop = new AbortController();
   for (const signalName of ['SIGTERM', 'SIGINT'] as const) {

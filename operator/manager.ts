@@ -21,6 +21,9 @@ import { recordDecisionEvent, KERNEL_REPORTER } from '../kernel/decision-events.
 import { DecisionLog, type DecisionOutcome } from '../kernel/decision-log.js';
 import { KernelLoop } from '../kernel/loop.js';
 import { ApprovalBridge } from '../kernel/approval-bridge.js';
+import { tokenReviewCallerResolver } from '../kernel/memory/callers.js';
+import { SecretKeyStore } from '../kernel/memory/keystore.js';
+import { startMemoryServer, type MemoryServer } from '../kernel/memory/server.js';
 import { OperatorMetrics } from './metrics.js';
 import { systemClock } from './ratelimit/clock.js';
 
@@ -48,6 +51,11 @@ export interface ManagerOptions {
   /** How often the loop asks every module to analyse. */
   kernelIntervalMs?: number;
   decisionLogCapacity?: number;
+  /**
+   * The shared context memory gRPC service, served while this replica leads (one writer of its
+   * log). Agents authenticate with a token of the ServiceAccount named like their Agent.
+   */
+  memory?: { host: string; port: number; dataDir: string; keyNamespace?: string };
 }
 
 /**
@@ -303,9 +311,11 @@ export class Manager {
     for (const m of this.informers.meshes.store.list()) this.controllers.mesh.enqueue(objectKey(m));
     for (const p of this.informers.proposals.store.list()) this.controllers.proposal.enqueue(objectKey(p));
     const kernel = this.startKernel(signal);
+    const memory = this.options.memory ? await this.startMemory(this.options.memory) : undefined;
     try {
       await Promise.all([...Object.values(this.controllers).map((c) => c.run(signal)), kernel]);
     } finally {
+      await memory?.close();
       this.leading = false;
       this.metrics.isLeader.set(0);
     }
@@ -356,6 +366,23 @@ export class Manager {
       this.kernel = undefined;
       this.approvals = undefined;
     }
+  }
+
+  /** Port of the context memory service while it runs. */
+  memoryPort = 0;
+
+  private async startMemory(options: NonNullable<ManagerOptions['memory']>): Promise<MemoryServer> {
+    const agents = this.informers.agents;
+    const server = await startMemoryServer({
+      dataDir: options.dataDir,
+      keyStore: new SecretKeyStore(this.client, options.keyNamespace ?? this.options.leaseNamespace ?? 'meshos-system'),
+      resolveCaller: tokenReviewCallerResolver({ client: this.client, findAgent: ({ namespace, name }) => agents.store.get(`${namespace}/${name}`) }),
+      host: options.host,
+      port: options.port,
+    });
+    this.memoryPort = server.port;
+    this.logger.info({ address: server.address, dataDir: options.dataDir }, `Serving context memory on ${server.address}`);
+    return server;
   }
 
   private async ensureLeaseNamespace(): Promise<void> {

@@ -1,6 +1,6 @@
 // `mesh dev start`: the main job. A local control plane (or the cluster in KUBECONFIG), the
 // operator in this process, and the samples applied; runs until Ctrl-C.
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { customResourceDefinitions } from '../../crds/crd.js';
 import type { Agent, Mesh, Proposal } from '../../crds/types.js';
@@ -15,7 +15,7 @@ import { createLogger } from '../../operator/log.js';
 import { Manager } from '../../operator/manager.js';
 import { createDriftModule } from '../../kernel/drift/module.js';
 import { binaryPath } from '../../test/harness/binaries.js';
-import { defaultCrdDir } from '../../test/harness/paths.js';
+import { defaultCrdDir, defaultDevDir } from '../../test/harness/paths.js';
 import { parseCount, type CliIo } from '../io.js';
 import { DEFAULT_NODE_COUNT, devUp } from './dev.js';
 
@@ -26,6 +26,7 @@ interface StartFlags {
   nodes: number;
   samples: boolean;
   metricsPort: number;
+  memoryPort: number;
   waitSeconds: number;
 }
 
@@ -116,6 +117,7 @@ async function summary(client: KubeClient, agents: Agent[], kubeconfigPath: stri
     `  kubectl scale agent/${agents[0]?.metadata.name ?? 'NAME'} -n ${SAMPLE_NAMESPACE} --replicas=3`,
     `  kubectl get events -n ${SAMPLE_NAMESPACE} --sort-by=.lastTimestamp`,
     `  curl -s http://127.0.0.1:${metricsPort}/metrics | grep ^meshos_`,
+    `  curl -s http://127.0.0.1:${metricsPort}/decisions        # the kernel's decision log (also: mesh log)`,
     '',
     `Ctrl-C stops the operator${local ? '; `mesh dev down` stops the control plane' : ''}.`,
   ];
@@ -141,7 +143,14 @@ export async function devStart(flags: StartFlags, io: CliIo, signal: AbortSignal
   try {
     if (external) await installCrdsWithClient(client, io);
     const logger = createLogger({ level: process.env['MESHOS_LOG_LEVEL'] ?? 'warn' });
-    const manager = new Manager({ connection, logger, healthPort: flags.metricsPort, identity: `mesh-dev-${process.pid}`, kernelModules: [createDriftModule()] });
+    const manager = new Manager({
+      connection,
+      logger,
+      healthPort: flags.metricsPort,
+      identity: `mesh-dev-${process.pid}`,
+      kernelModules: [createDriftModule()],
+      memory: { host: '127.0.0.1', port: flags.memoryPort, dataDir: join(resolve(flags.dataDir ?? defaultDevDir()), 'memory') },
+    });
     running = manager.run(stop.signal);
     running.catch(() => undefined); // awaited below; this only keeps an early failure from going unhandled
     io.stderr.write('Operator started\n');
@@ -172,6 +181,7 @@ export function registerDevStartCommand(dev: Command, io: CliIo): void {
     .option('--nodes <n>', 'number of kwok nodes to ensure', parseCount, DEFAULT_NODE_COUNT)
     .option('--no-samples', 'do not apply the samples')
     .option('--metrics-port <port>', 'port for /healthz, /readyz and /metrics on 127.0.0.1', parseCount, 8081)
+    .option('--memory-port <port>', 'port of the shared context memory gRPC service on 127.0.0.1', parseCount, 50052)
     .option('--wait-seconds <s>', 'how long to wait for the sample agents to become Ready before printing the summary', parseCount, 90)
     .addHelpText('after', '\nExample:\n  npm start                      # same as: mesh dev start\n  KUBECONFIG=~/.kube/config mesh dev start --no-samples')
     .action(async (flags: StartFlags) => {
