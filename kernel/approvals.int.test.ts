@@ -5,11 +5,9 @@ import { createTestNamespace, deleteNamespace, testClient } from '../test/suppor
 import { testAgent, testMesh } from '../test/support/fixtures.js';
 import { eventually } from '../test/support/wait.js';
 import type { KubeClient } from '../operator/kube/client.js';
-import { loadClusterConnection } from '../operator/kube/config.js';
 import { MeshOsResources } from '../operator/kube/resources.js';
-import { createLogger } from '../operator/log.js';
-import { Manager } from '../operator/manager.js';
-import { OperatorMetrics } from '../operator/metrics.js';
+import type { Manager } from '../operator/manager.js';
+import { startTestOperator, type RunningOperator } from '../test/support/operator.js';
 import { ACTION_APPROVAL_LABEL, ACTION_STATE_ANNOTATION, readApprovalProposal } from './approvals.js';
 import type { KernelModule } from './contract.js';
 
@@ -17,7 +15,7 @@ describe('held actions: Proposal, mesh approve, mesh override, and a restart in 
   let client: KubeClient;
   let namespace: string;
   const mesh = `appr-${Date.now().toString(36)}`;
-  const running: { stop: AbortController; done: Promise<unknown>; manager: Manager }[] = [];
+  const running: RunningOperator[] = [];
   const output: string[] = [];
   const io = { stdout: { write: (t: string) => output.push(t) }, stderr: { write: (t: string) => output.push(t) } } as never;
 
@@ -42,23 +40,12 @@ describe('held actions: Proposal, mesh approve, mesh override, and a restart in 
   };
 
   const startOperator = async (): Promise<Manager> => {
-    const manager = new Manager({
-      connection: await loadClusterConnection(inject('kubeconfigPath')),
-      logger: createLogger({ level: 'warn' }),
-      leaderElection: false,
-      metrics: new OperatorMetrics({ defaultMetrics: false }),
-      kernelModules: [module],
-      kernelIntervalMs: 300,
-    });
-    const stop = new AbortController();
-    running.push({ stop, done: manager.run(stop.signal), manager });
-    return manager;
+    const operator = await startTestOperator({ kernelModules: [module], kernelIntervalMs: 300 });
+    running.push(operator);
+    return operator.manager;
   };
   const stopOperators = async (): Promise<void> => {
-    for (const r of running.splice(0)) {
-      r.stop.abort();
-      await r.done;
-    }
+    for (const operator of running.splice(0)) await operator.stop();
   };
 
   beforeAll(async () => {

@@ -6,11 +6,9 @@ import { createTestNamespace, deleteNamespace, testClient } from '../test/suppor
 import { testAgent, testMesh } from '../test/support/fixtures.js';
 import { eventually } from '../test/support/wait.js';
 import type { KubeClient } from '../operator/kube/client.js';
-import { loadClusterConnection } from '../operator/kube/config.js';
 import { MeshOsResources } from '../operator/kube/resources.js';
-import { createLogger } from '../operator/log.js';
-import { Manager } from '../operator/manager.js';
-import { OperatorMetrics } from '../operator/metrics.js';
+import type { Manager } from '../operator/manager.js';
+import { startTestOperator, type RunningOperator } from '../test/support/operator.js';
 import type { KernelModule } from './contract.js';
 import type { DecisionRecord } from './decision-log.js';
 
@@ -18,8 +16,7 @@ describe('kernel loop inside the operator: decision log, Events and mesh log', (
   let client: KubeClient;
   let namespace: string;
   let manager: Manager;
-  const stop = new AbortController();
-  let running: Promise<unknown>;
+  let operator: RunningOperator;
   const mesh = `klog-${Date.now().toString(36)}`;
 
   beforeAll(async () => {
@@ -44,20 +41,12 @@ describe('kernel loop inside the operator: decision log, Events and mesh log', (
         return { message: 'scaled busy to 2 replicas' };
       },
     };
-    manager = new Manager({
-      connection: await loadClusterConnection(inject('kubeconfigPath')),
-      logger: createLogger({ level: 'warn' }),
-      leaderElection: false,
-      metrics: new OperatorMetrics({ defaultMetrics: false }),
-      kernelModules: [module],
-      kernelIntervalMs: 500,
-    });
-    running = manager.run(stop.signal);
+    operator = await startTestOperator({ kernelModules: [module], kernelIntervalMs: 500 });
+    manager = operator.manager;
   });
 
   afterAll(async () => {
-    stop.abort();
-    await running;
+    await operator.stop();
     await client.delete(MeshOsResources.mesh, undefined, mesh).catch(() => undefined);
     await deleteNamespace(client, namespace);
     await client.destroy();

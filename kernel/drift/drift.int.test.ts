@@ -5,11 +5,9 @@ import { createTestNamespace, deleteNamespace, testClient } from '../../test/sup
 import { testAgent, testMesh, testProposal } from '../../test/support/fixtures.js';
 import { eventually } from '../../test/support/wait.js';
 import type { KubeClient } from '../../operator/kube/client.js';
-import { loadClusterConnection } from '../../operator/kube/config.js';
 import { MeshOsResources } from '../../operator/kube/resources.js';
-import { createLogger } from '../../operator/log.js';
-import { Manager } from '../../operator/manager.js';
-import { OperatorMetrics } from '../../operator/metrics.js';
+import type { Manager } from '../../operator/manager.js';
+import { startTestOperator, type RunningOperator } from '../../test/support/operator.js';
 import type { Drift } from './detect.js';
 import { createDriftModule, DRIFTED_CONDITION } from './module.js';
 
@@ -19,8 +17,7 @@ describe('drift detection in the operator', () => {
   let client: KubeClient;
   let namespace: string;
   let manager: Manager;
-  const stop = new AbortController();
-  let running: Promise<unknown>;
+  let operator: RunningOperator;
   const mesh = `drift-${Date.now().toString(36)}`;
   const output: string[] = [];
   const io = { stdout: { write: (t: string) => output.push(t) }, stderr: { write: (t: string) => output.push(t) } } as never;
@@ -35,20 +32,12 @@ describe('drift detection in the operator', () => {
     await client.create(MeshOsResources.mesh, meshObject);
     await client.patch(MeshOsResources.mesh, undefined, mesh, { status: { appliedProposals: [{ name: 'weights', namespace, appliedAt: new Date().toISOString() }] } }, { subresource: 'status' });
     await client.create(MeshOsResources.agent, testAgent(namespace, 'slow', mesh, 0));
-    manager = new Manager({
-      connection: await loadClusterConnection(inject('kubeconfigPath')),
-      logger: createLogger({ level: 'warn' }),
-      leaderElection: false,
-      metrics: new OperatorMetrics({ defaultMetrics: false }),
-      kernelModules: [createDriftModule()],
-      kernelIntervalMs: 300,
-    });
-    running = manager.run(stop.signal);
+    operator = await startTestOperator({ kernelModules: [createDriftModule()], kernelIntervalMs: 300 });
+    manager = operator.manager;
   });
 
   afterAll(async () => {
-    stop.abort();
-    await running;
+    await operator.stop();
     await client.delete(MeshOsResources.mesh, undefined, mesh).catch(() => undefined);
     await deleteNamespace(client, namespace);
     await client.destroy();

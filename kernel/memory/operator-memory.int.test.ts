@@ -2,17 +2,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { status as grpcStatus } from '@grpc/grpc-js';
-import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Agent } from '../../crds/types.js';
 import { createTestNamespace, deleteNamespace, testClient } from '../../test/support/kube.js';
 import { testAgent, testMesh } from '../../test/support/fixtures.js';
 import { eventually } from '../../test/support/wait.js';
 import type { KubeClient } from '../../operator/kube/client.js';
-import { loadClusterConnection } from '../../operator/kube/config.js';
 import { MeshOsResources } from '../../operator/kube/resources.js';
-import { createLogger } from '../../operator/log.js';
-import { Manager } from '../../operator/manager.js';
-import { OperatorMetrics } from '../../operator/metrics.js';
+import type { Manager } from '../../operator/manager.js';
+import { startTestOperator, type RunningOperator } from '../../test/support/operator.js';
 import { MemoryClient, getErrorCode } from './client.js';
 
 describe('the operator serves the context memory, with trust from its Agent cache', () => {
@@ -20,27 +18,17 @@ describe('the operator serves the context memory, with trust from its Agent cach
   let namespace: string;
   let dataDir: string;
   const mesh = `mem-${Date.now().toString(36)}`;
-  const runs: { stop: AbortController; done: Promise<unknown>; manager: Manager }[] = [];
+  const runs: RunningOperator[] = [];
 
   const startOperator = async (): Promise<Manager> => {
-    const manager = new Manager({
-      connection: await loadClusterConnection(inject('kubeconfigPath')),
-      logger: createLogger({ level: 'warn' }),
-      leaderElection: false,
-      leaseNamespace: namespace,
-      metrics: new OperatorMetrics({ defaultMetrics: false }),
-      memory: { host: '127.0.0.1', port: 0, dataDir, keyNamespace: namespace },
-    });
-    const stop = new AbortController();
-    runs.push({ stop, done: manager.run(stop.signal), manager });
+    const operator = await startTestOperator({ leaseNamespace: namespace, memory: { host: '127.0.0.1', port: 0, dataDir, keyNamespace: namespace } });
+    runs.push(operator);
+    const { manager } = operator;
     await eventually('memory served', () => manager.memoryPort > 0);
     return manager;
   };
   const stopOperators = async (): Promise<void> => {
-    for (const run of runs.splice(0)) {
-      run.stop.abort();
-      await run.done;
-    }
+    for (const operator of runs.splice(0)) await operator.stop();
   };
   const tokenFor = async (serviceAccount: string): Promise<string> => {
     const review = await client.request<{ status: { token: string } }>('POST', `/api/v1/namespaces/${namespace}/serviceaccounts/${serviceAccount}/token`, {

@@ -6,37 +6,26 @@ import { eventually } from '../../test/support/wait.js';
 import type { KubeClient } from '../kube/client.js';
 import { isNotFound } from '../kube/errors.js';
 import { CoreResources, MeshOsResources } from '../kube/resources.js';
-import { loadClusterConnection } from '../kube/config.js';
-import { createLogger } from '../log.js';
-import { Manager } from '../manager.js';
-import { OperatorMetrics } from '../metrics.js';
+import type { Manager } from '../manager.js';
+import { startTestOperator, type RunningOperator } from '../../test/support/operator.js';
 import type { Deployment, Service } from './workload.js';
-import { inject } from 'vitest';
 
 describe('Agent, Mesh and Proposal controllers against a real API server', () => {
   let client: KubeClient;
   let namespace: string;
   let manager: Manager;
-  const stop = new AbortController();
-  let running: Promise<unknown>;
+  let operator: RunningOperator;
   const meshName = `ctl-${Date.now().toString(36)}`;
 
   beforeAll(async () => {
     client = await testClient();
     namespace = await createTestNamespace(client, 'agents');
-    manager = new Manager({
-      connection: await loadClusterConnection(inject('kubeconfigPath')),
-      logger: createLogger({ level: 'warn' }),
-      leaderElection: false,
-      metrics: new OperatorMetrics({ defaultMetrics: false }),
-      meshAggregationDelayMs: 100,
-    });
-    running = manager.run(stop.signal);
+    operator = await startTestOperator({ meshAggregationDelayMs: 100 });
+    manager = operator.manager;
   });
 
   afterAll(async () => {
-    stop.abort();
-    await running;
+    await operator.stop();
     await client.delete(MeshOsResources.mesh, undefined, meshName).catch(() => undefined);
     await deleteNamespace(client, namespace);
     await client.destroy();
