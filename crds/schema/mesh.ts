@@ -3,6 +3,7 @@
 import { Type } from '@sinclair/typebox';
 import {
   API_VERSION,
+  DID,
   DNS1123_SUBDOMAIN,
   EVM_ADDRESS,
   HTTP_URL,
@@ -143,6 +144,20 @@ const TrustSchema = obj(
   "How agents' trust scores (0-100) are computed.",
   {
     weights: optional(TrustWeightsSchema),
+    attestationIssuers: optional(
+      list(
+        'Issuers whose signed attestations count towards agents\' trust: an attestation is counted only when its Ed25519 signature verifies with its issuer\'s key here.',
+        obj('An attestation issuer: another agent or mesh, by DID, with its public key.', {
+          did: str('DID of the issuer, as attestations name it.', { maxLength: 512, pattern: DID }),
+          publicKey: str('Ed25519 public key of the issuer, PEM (SPKI), that verifies its attestations.', {
+            minLength: 40,
+            maxLength: 1000,
+            pattern: '^-----BEGIN PUBLIC KEY-----[\\s\\S]+-----END PUBLIC KEY-----\\s*$',
+          }),
+        }),
+        { maxItems: 64 },
+      ),
+    ),
     transitionPeriod: optional(
       duration(
         'When the weights change, how long the trust module blends old and new scores before the new weights apply fully (Go duration such as 24h). Unset or 0s switches at once.',

@@ -2,6 +2,7 @@
 // Mesh). Reads Agent and Mesh from the informer caches, scores with the weights in force, and
 // writes `status.trust` with server-side apply only when it changed.
 import type { Agent, Mesh } from '../../crds/types.js';
+import { attestationKeysOf, type AttestationKeys } from './attestations.js';
 import type { Informer } from '../../operator/informer/informer.js';
 import { applyStatus } from '../../operator/kube/apply.js';
 import type { KubeClient } from '../../operator/kube/client.js';
@@ -45,6 +46,8 @@ export interface TrustComputeOptions {
   registeredIssuers?: readonly string[];
   /** Evidence source per Agent; default: the `trust.meshos.dev/evidence` annotation. */
   evidenceFor?: (agent: Agent) => TrustEvidence | undefined;
+  /** The Mesh's attestation issuer keys: when given, only verified signed attestations count. */
+  attestationKeys?: AttestationKeys;
 }
 
 /** True when the recorded status says the same as `next` (the time it was computed aside). */
@@ -60,6 +63,7 @@ export function computeAgentTrust(agent: Agent, plan: WeightsPlan, now: Date, op
   const inputs = trustInputsFromAgent(agent, now.getTime(), {
     ...(options.registeredIssuers ? { registeredIssuers: options.registeredIssuers } : {}),
     ...(evidence ? { evidence } : {}),
+    ...(options.attestationKeys ? { attestationKeys: options.attestationKeys } : {}),
   });
   const components = trustComponents(inputs);
   const score = trustScore(components, plan.effectiveWeights);
@@ -160,7 +164,8 @@ export class TrustRecomputer {
     const meshName = agent.spec.meshRef;
     const plan = await this.syncMesh(meshName);
     if (!plan) return { key: agentKey, written: false };
-    const trust = computeAgentTrust(agent, plan, this.now(), this.options);
+    const mesh = this.options.meshes.store.get(meshName);
+    const trust = computeAgentTrust(agent, plan, this.now(), { ...this.options, ...(mesh ? { attestationKeys: attestationKeysOf(mesh) } : {}) });
     if (trust.changed) {
       await applyStatus(this.options.client, MeshOsResources.agent, agentKey, { trust: trust.status }, TRUST_FIELD_MANAGER);
       this.options.logger?.debug({ object: agentKey, score: trust.status.score, weightsVersion: trust.status.weightsVersion }, `Updated trust score of agent ${agentKey}`);

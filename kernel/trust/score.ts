@@ -2,6 +2,7 @@
 // weighted score, weight blending during a governance transition, and the weights version.
 // No cluster access here, so the rules are unit-tested and benchmarked on plain data.
 import { createHash } from 'node:crypto';
+import { verifyAttestation, type AttestationKeys } from './attestations.js';
 import type { Agent } from '../../crds/types.js';
 
 export const TRUST_COMPONENTS = ['credentials', 'history', 'attestations', 'compliance', 'uptime'] as const;
@@ -231,7 +232,7 @@ export interface TrustEvidence {
   verifiedCertifications?: string[];
   /** RFC 3339 times of incidents. */
   incidents?: { at: string }[];
-  attestations?: { issuer: string; positive: boolean; weight?: number; at?: string; certification?: string }[];
+  attestations?: { issuer: string; positive: boolean; weight?: number; at?: string; certification?: string; subject?: string; signature?: string }[];
   violations?: { at: string; severity?: number }[];
 }
 
@@ -240,6 +241,11 @@ export interface TrustInputOptions {
   registeredIssuers?: readonly string[];
   /** Evidence from elsewhere; when unset the `trust.meshos.dev/evidence` annotation is read. */
   evidence?: TrustEvidence;
+  /**
+   * Issuer keys from the Mesh. When given, an attestation counts only if it is signed by its
+   * issuer and names this Agent as its subject, and every issuer listed counts as registered.
+   */
+  attestationKeys?: AttestationKeys;
 }
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -273,12 +279,14 @@ export function evidenceFromAnnotation(agent: Agent): Record<string, unknown> {
 export function trustInputsFromAgent(agent: Agent, nowMs: number, options: TrustInputOptions = {}): TrustInputs {
   const evidence: unknown = options.evidence ?? evidenceFromAnnotation(agent);
   const record = isRecord(evidence) ? evidence : {};
-  const registered = new Set(options.registeredIssuers ?? []);
+  const registered = new Set([...(options.registeredIssuers ?? []), ...(options.attestationKeys?.keys() ?? [])]);
+  const subject = `${agent.metadata.namespace ?? ''}/${agent.metadata.name ?? ''}`;
 
   const attestations: Attestation[] = [];
   const verified = new Set(list(record['verifiedCertifications']).filter((name): name is string => typeof name === 'string'));
   for (const entry of list(record['attestations'])) {
     if (!isRecord(entry) || typeof entry['issuer'] !== 'string' || typeof entry['positive'] !== 'boolean') continue;
+    if (options.attestationKeys && !verifyAttestation(entry, subject, options.attestationKeys)) continue;
     const attestation: Attestation = { issuer: entry['issuer'], positive: entry['positive'], weight: typeof entry['weight'] === 'number' ? entry['weight'] : 1 };
     const atMs = timeOf(entry['at']);
     if (atMs !== undefined) attestation.atMs = atMs;

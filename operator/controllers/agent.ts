@@ -1,5 +1,6 @@
 import type { Agent, AgentStatus, Mesh } from '../../crds/types.js';
 import { computeAgentTrust, transitionRequeueMs, type TrustRecomputer } from '../../kernel/trust/recompute.js';
+import { attestationKeysOf } from '../../kernel/trust/attestations.js';
 import type { Reconciler, ReconcileResult } from '../controller.js';
 import type { EventRecorder } from '../events.js';
 import type { KubeClient } from '../kube/client.js';
@@ -92,7 +93,7 @@ export class AgentReconciler implements Reconciler {
 
     // Trust rides in the same status write as the workload: one write per Agent, not two.
     const plan = mesh ? await this.deps.trust?.syncMesh(mesh.metadata.name ?? '') : undefined;
-    const trust = plan ? computeAgentTrust(agent, plan, (this.deps.now ?? (() => new Date()))()) : undefined;
+    const trust = plan && mesh ? computeAgentTrust(agent, plan, (this.deps.now ?? (() => new Date()))(), { attestationKeys: attestationKeysOf(mesh) }) : undefined;
     await this.writeStatus(
       key,
       agent,
