@@ -48,6 +48,15 @@ describe('signed attestations', () => {
     expect(attestationsComponent(unchecked)).toBe(50);
   });
 
+  it('ignores self-asserted verified certifications when issuer keys are in force', () => {
+    const agent = {
+      metadata: { name: 'a', namespace: 'ns', annotations: { [TRUST_EVIDENCE_ANNOTATION]: JSON.stringify({ verifiedCertifications: ['SOC2'] }) } },
+      spec: { meshRef: 'm', description: 'd', certifications: ['SOC2'], runtime: { image: 'x' } },
+    } as unknown as Agent;
+    expect(trustInputsFromAgent(agent, 0, { attestationKeys: keys }).verifiedCertifications).toEqual([]);
+    expect(trustInputsFromAgent(agent, 0).verifiedCertifications).toEqual(['SOC2']);
+  });
+
   it('skips issuer keys that are not Ed25519 PEM', () => {
     const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const odd = {

@@ -283,7 +283,11 @@ export function trustInputsFromAgent(agent: Agent, nowMs: number, options: Trust
   const subject = `${agent.metadata.namespace ?? ''}/${agent.metadata.name ?? ''}`;
 
   const attestations: Attestation[] = [];
-  const verified = new Set(list(record['verifiedCertifications']).filter((name): name is string => typeof name === 'string'));
+  // With issuer keys (the operator's case) a certification is verified only by a signed attestation:
+  // a bare claim in the evidence annotation is whatever the Agent's author wrote.
+  const verified = new Set(
+    options.attestationKeys ? [] : list(record['verifiedCertifications']).filter((name): name is string => typeof name === 'string'),
+  );
   for (const entry of list(record['attestations'])) {
     if (!isRecord(entry) || typeof entry['issuer'] !== 'string' || typeof entry['positive'] !== 'boolean') continue;
     if (options.attestationKeys && !verifyAttestation(entry, subject, options.attestationKeys)) continue;

@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_TRUST_WEIGHTS, type Agent, type Mesh } from '../../crds/types.js';
 import { Informer } from '../../operator/informer/informer.js';
@@ -7,8 +8,11 @@ import { testAgent, testMesh } from '../../test/support/fixtures.js';
 import { createTestNamespace, deleteNamespace, testClient } from '../../test/support/kube.js';
 import { eventually } from '../../test/support/wait.js';
 import { TRUST_FIELD_MANAGER, TrustRecomputer } from './recompute.js';
-import { TRUST_COMPONENTS, TRUST_EVIDENCE_ANNOTATION, weightsVersion, type TrustWeights } from './score.js';
+import { TRUST_COMPONENTS, TRUST_EVIDENCE_ANNOTATION, trustScore, weightsVersion, type TrustComponents, type TrustWeights } from './score.js';
+import { signAttestation } from './attestations.js';
 
+const REGISTRAR = 'did:mesh:acme:registrar';
+let certifiedComponents: TrustComponents;
 const NEW_WEIGHTS: TrustWeights = { credentials: 5, history: 50, attestations: 20, compliance: 15, uptime: 10 };
 
 describe('trust recomputation against a real API server', () => {
@@ -24,10 +28,21 @@ describe('trust recomputation against a real API server', () => {
   beforeAll(async () => {
     client = await testClient();
     namespace = await createTestNamespace(client, 'trust');
-    await client.create(MeshOsResources.mesh, testMesh(meshName));
+    // The registrar's signed attestations verify the certified agent's two certifications.
+    const registrar = generateKeyPairSync('ed25519');
+    const mesh = testMesh(meshName);
+    mesh.spec.trust = { attestationIssuers: [{ did: REGISTRAR, publicKey: registrar.publicKey.export({ type: 'spki', format: 'pem' }).toString() }] };
+    await client.create(MeshOsResources.mesh, mesh);
     const certified = testAgent(namespace, 'certified', meshName);
     certified.spec.certifications = ['ISO-27001', 'SOC2-Type2'];
-    certified.metadata.annotations = { [TRUST_EVIDENCE_ANNOTATION]: JSON.stringify({ verifiedCertifications: ['ISO-27001', 'SOC2-Type2'] }) };
+    const at = new Date().toISOString();
+    const attestations = ['ISO-27001', 'SOC2-Type2'].map((certification) => {
+      const statement = { issuer: REGISTRAR, subject: `${namespace}/certified`, positive: true, weight: 1, at, certification };
+      return { ...statement, signature: signAttestation(statement, registrar.privateKey) };
+    });
+    // A self-asserted claim and a forged attestation must not count.
+    const forged = { issuer: REGISTRAR, subject: `${namespace}/certified`, positive: true, weight: 1, at, certification: 'PCI-DSS', signature: attestations[0]?.signature };
+    certified.metadata.annotations = { [TRUST_EVIDENCE_ANNOTATION]: JSON.stringify({ verifiedCertifications: ['PCI-DSS'], attestations: [...attestations, forged] }) };
     await client.create(MeshOsResources.agent, certified);
     await client.create(MeshOsResources.agent, testAgent(namespace, 'plain', meshName));
 
@@ -63,11 +78,13 @@ describe('trust recomputation against a real API server', () => {
       const managed = (agent.metadata as { managedFields?: { manager?: string; subresource?: string }[] }).managedFields;
       expect(managed?.some((f) => f.manager === TRUST_FIELD_MANAGER && f.subresource === 'status')).toBe(true);
     }
-    // Two verified certifications: credentials 75; none: 0. Everything else is new-agent neutral.
+    // Two certifications verified by signed attestations: credentials 75; none: 0.
     expect(certified.status?.trust?.components?.['credentials']).toBe(75);
+    expect(certified.status?.trust?.components?.['attestations']).toBeGreaterThan(50);
     expect(plain.status?.trust?.components?.['credentials']).toBe(0);
-    expect(certified.status?.trust?.score).toBe(65); // (75*30 + 50*25 + 50*20 + 100*15 + 50*10) / 100
-    expect(plain.status?.trust?.score).toBe(42.5);
+    certifiedComponents = certified.status?.trust?.components as TrustComponents;
+    expect(certified.status?.trust?.score).toBe(trustScore(certifiedComponents, { ...DEFAULT_TRUST_WEIGHTS }));
+    expect(plain.status?.trust?.score).toBe(42.5); // (0*30 + 50*25 + 50*20 + 100*15 + 50*10) / 100
 
     const mesh = await getMesh();
     expect(mesh.status?.trust).toEqual({ weights: { ...DEFAULT_TRUST_WEIGHTS }, weightsVersion: version });
@@ -77,8 +94,9 @@ describe('trust recomputation against a real API server', () => {
   });
 
   it('blends a weights change over the transition period instead of jumping', async () => {
-    const oldScore = 65;
-    const newScore = 58.8; // (75*5 + 50*50 + 50*20 + 100*15 + 50*10) / 100 = 58.75
+    const oldScore = trustScore(certifiedComponents, { ...DEFAULT_TRUST_WEIGHTS });
+    const newScore = trustScore(certifiedComponents, NEW_WEIGHTS);
+    expect(newScore).toBeLessThan(oldScore);
     await client.patch(MeshOsResources.mesh, undefined, meshName, { spec: { trust: { weights: NEW_WEIGHTS, transitionPeriod: '6s' } } });
     await eventually('mesh cache sees the new weights', () => meshes.store.get(meshName)?.spec.trust?.weights?.credentials === NEW_WEIGHTS.credentials);
 
