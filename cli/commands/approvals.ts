@@ -3,7 +3,7 @@
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import type { Proposal } from '../../crds/types.js';
-import { ACTION_APPROVAL_LABEL, APPROVAL_PREFIX, OVERRIDE_ANNOTATION, OVERRIDE_BY_ANNOTATION, approverKey, readApprovalProposal } from '../../kernel/approvals.js';
+import { ACTION_APPROVAL_LABEL, APPROVAL_PREFIX, OVERRIDE_ANNOTATION, OVERRIDE_BY_ANNOTATION, approverKey, readApprovalProposal, type ApprovalState } from '../../kernel/approvals.js';
 import { KubeClient } from '../../operator/kube/client.js';
 import { loadClusterConnection } from '../../operator/kube/config.js';
 import { MeshOsResources } from '../../operator/kube/resources.js';
@@ -21,6 +21,28 @@ export async function findActionProposal(client: KubeClient, actionId: string): 
 
 const currentUser = (): string => process.env['USER'] ?? userInfo().username;
 
+/**
+ * Finds the held action's Proposal, lets `decide` check the action and name the annotations to
+ * add, and writes them; returns what `decide` returned so the caller can report it.
+ */
+async function annotateHeldAction<T>(
+  kubeconfig: string | undefined,
+  actionId: string,
+  decide: (state: ApprovalState) => { annotations: Record<string, string>; result: T },
+): Promise<T> {
+  const client = new KubeClient(await loadClusterConnection(kubeconfig));
+  try {
+    const proposal = await findActionProposal(client, actionId);
+    const state = readApprovalProposal(proposal);
+    if (state?.state !== 'held') throw new Error(`action ${state?.action.id ?? actionId} is no longer held (state: ${state?.state ?? 'unknown'})`);
+    const { annotations, result } = decide(state);
+    await client.patch(MeshOsResources.proposal, proposal.metadata.namespace, proposal.metadata.name ?? '', { metadata: { annotations } });
+    return result;
+  } finally {
+    await client.destroy();
+  }
+}
+
 interface ApproveFlags {
   as?: string;
   coordinator?: boolean;
@@ -28,22 +50,14 @@ interface ApproveFlags {
 }
 
 export async function approve(actionId: string, flags: ApproveFlags, io: CliIo): Promise<void> {
-  const client = new KubeClient(await loadClusterConnection(flags.kubeconfig));
-  try {
-    const proposal = await findActionProposal(client, actionId);
-    const state = readApprovalProposal(proposal);
-    if (state?.state !== 'held') throw new Error(`action ${state?.action.id ?? actionId} is no longer held (state: ${state?.state ?? 'unknown'})`);
-    const kind = flags.coordinator ? 'coordinator' : 'human';
+  const kind = flags.coordinator ? 'coordinator' : 'human';
+  const who = flags.as ?? currentUser();
+  const action = await annotateHeldAction(flags.kubeconfig, actionId, (state) => {
     if (kind === 'human' && !state.approvers.human) throw new UsageError(`action ${state.action.id} needs ${state.approvers.coordinators} coordinator approvals; a human cannot approve it (mesh override --force can)`);
     if (kind === 'coordinator' && state.approvers.coordinators === 0) throw new UsageError(`action ${state.action.id} may only be approved by a human`);
-    const who = flags.as ?? currentUser();
-    await client.patch(MeshOsResources.proposal, proposal.metadata.namespace, proposal.metadata.name ?? '', {
-      metadata: { annotations: { [`${APPROVAL_PREFIX}${approverKey(who)}`]: `${kind}@${new Date().toISOString()}` } },
-    });
-    io.stdout.write(`Approved action ${state.action.id} (${state.action.module}/${state.action.kind} on ${state.action.target.kind}/${state.action.target.name}) as ${kind} ${who}\n`);
-  } finally {
-    await client.destroy();
-  }
+    return { annotations: { [`${APPROVAL_PREFIX}${approverKey(who)}`]: `${kind}@${new Date().toISOString()}` }, result: state.action };
+  });
+  io.stdout.write(`Approved action ${action.id} (${action.module}/${action.kind} on ${action.target.kind}/${action.target.name}) as ${kind} ${who}\n`);
 }
 
 interface OverrideFlags {
@@ -55,20 +69,13 @@ interface OverrideFlags {
 
 export async function override(actionId: string, flags: OverrideFlags, io: CliIo): Promise<void> {
   if (flags.stop === flags.force) throw new UsageError('give exactly one of --stop and --force');
-  const client = new KubeClient(await loadClusterConnection(flags.kubeconfig));
-  try {
-    const proposal = await findActionProposal(client, actionId);
-    const state = readApprovalProposal(proposal);
-    if (state?.state !== 'held') throw new Error(`action ${state?.action.id ?? actionId} is no longer held (state: ${state?.state ?? 'unknown'})`);
-    const mode = flags.stop ? 'stop' : 'force';
-    const who = flags.as ?? currentUser();
-    await client.patch(MeshOsResources.proposal, proposal.metadata.namespace, proposal.metadata.name ?? '', {
-      metadata: { annotations: { [OVERRIDE_ANNOTATION]: mode, [OVERRIDE_BY_ANNOTATION]: who } },
-    });
-    io.stdout.write(`${mode === 'stop' ? 'Stopped' : 'Forced'} action ${state.action.id} (${state.action.module}/${state.action.kind}) as ${who}\n`);
-  } finally {
-    await client.destroy();
-  }
+  const mode = flags.stop ? 'stop' : 'force';
+  const who = flags.as ?? currentUser();
+  const action = await annotateHeldAction(flags.kubeconfig, actionId, (state) => ({
+    annotations: { [OVERRIDE_ANNOTATION]: mode, [OVERRIDE_BY_ANNOTATION]: who },
+    result: state.action,
+  }));
+  io.stdout.write(`${mode === 'stop' ? 'Stopped' : 'Forced'} action ${action.id} (${action.module}/${action.kind}) as ${who}\n`);
 }
 
 export function registerApprovalCommands(program: Command, io: CliIo): void {
