@@ -126,7 +126,7 @@ export function parseLatencyMatrix(input: unknown, field = 'latency matrix'): La
     matrix[from] = {};
     for (const [to, value] of Object.entries(row as Record<string, unknown>)) {
       if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new Error(`${field}.${from}.${to}: must be a non-negative number of milliseconds, got ${JSON.stringify(value)}`);
-      (matrix[from] as Record<string, number>)[to] = value;
+      (matrix[from])[to] = value;
     }
   }
   return matrix;

@@ -9,6 +9,7 @@ import {
   DNS1123_SUBDOMAIN,
   ENV_VAR_NAME,
   HTTP_URL,
+  bool,
   MESH_DID,
   QUANTITY,
   dateTime,
@@ -153,6 +154,15 @@ export const AgentSpecSchema = obj('Desired state of the Agent: its card, its co
     obj('Service level the agent commits to; the healing and trust modules measure it.', {
       maxLatencyMs: optional(int('Maximum response latency, in milliseconds (1 or more).', { minimum: 1 })),
       uptimeTarget: optional(num('Availability target, in percent (0-100), such as 99.9.', { minimum: 0, maximum: 100 })),
+    }),
+  ),
+  scheduling: optional(
+    obj('How the Mesh OS scheduler places the replicas (read only when the Mesh uses meshos-scheduler).', {
+      usersRegion: optional(
+        str("Region the agent's users are in, such as eu-west; latency is measured from there. Default spec.region.", { maxLength: 63, pattern: DNS1123_LABEL }),
+      ),
+      minNodeTrust: optional(num('Nodes whose trust level (label meshos.dev/trust-level) is below this (0-100) are never chosen.', { minimum: 0, maximum: 100 })),
+      spread: optional(bool('Replicas go to distinct nodes, across zones when possible (active-active failover). Default true.', { default: true })),
     }),
   ),
   runtime: RuntimeSchema,

@@ -1,9 +1,13 @@
 // HiGHS (compiled to WebAssembly) behind the LP adapter. The one-shot `solve` creates and
 // destroys a native instance per call, so WebAssembly memory does not grow across solves.
-import loadHighs from 'highs';
+import * as highsModule from 'highs';
 import type { LinearProgram, LpSolution, LpSolver } from './lp.js';
 
-type Highs = Awaited<ReturnType<typeof loadHighs>>;
+// The package's types describe CommonJS while Node loads its ES build: accept either shape.
+type Loader = typeof highsModule.default.default;
+const exported = highsModule.default as unknown as Loader | { default: Loader };
+const loadHighs: Loader = typeof exported === 'function' ? exported : exported.default;
+type Highs = Awaited<ReturnType<Loader>>;
 
 /** CPLEX LP text of the program; variables are named v<i>, rows r<i>. */
 export function toCplexLp(program: LinearProgram): string {

@@ -1,5 +1,10 @@
 // javascript-lp-solver (pure JavaScript simplex) behind the LP adapter.
-import solver from 'javascript-lp-solver';
+import * as jsLpSolverModule from 'javascript-lp-solver';
+
+// The package's types describe CommonJS while Node loads its ES build: accept either shape.
+type Api = typeof jsLpSolverModule.default.default;
+const exported = jsLpSolverModule.default as unknown as Api | { default: Api };
+const jsLpSolver: Api = 'Solve' in exported ? exported : exported.default;
 import type { LinearProgram, LpSolution, LpSolver } from './lp.js';
 
 export class JsLpSolver implements LpSolver {
@@ -26,7 +31,7 @@ export class JsLpSolver implements LpSolver {
     });
     const values = new Float64Array(program.variables.length);
     try {
-      const result = solver.Solve({ optimize: 'cost', opType: 'min', constraints, variables, options: { timeout: options.timeLimitMs } }) as Record<string, unknown>;
+      const result = jsLpSolver.Solve({ optimize: 'cost', opType: 'min', constraints, variables, options: { timeout: options.timeLimitMs } }) as Record<string, unknown>;
       if (result['feasible'] !== true) return { status: 'infeasible', objective: NaN, values };
       for (const [name, value] of Object.entries(result)) {
         if (name.startsWith('v') && typeof value === 'number') values[Number(name.slice(1))] = value;

@@ -156,7 +156,7 @@ class Placement {
   readonly podsOnNode: Map<string, string[]>[];
   readonly unplaced: string[][];
   constructor(classCount: number) {
-    this.podsOnNode = Array.from({ length: classCount }, () => new Map());
+    this.podsOnNode = Array.from({ length: classCount }, () => new Map<string, string[]>());
     this.unplaced = Array.from({ length: classCount }, () => []);
   }
   place(c: PodClass, key: string, node: NodeModel): void {
