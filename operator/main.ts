@@ -34,6 +34,12 @@ const program = new Command('meshos-operator')
   .option('--watch-silence <ms>', 'restart a watch silent for this long', positiveInt('--watch-silence'), 150_000)
   .option('--resync-period <ms>', 're-queue every object this often', positiveInt('--resync-period'), 600_000)
   .option('--memory-bind-address <host:port>', 'serve the shared context memory gRPC service here while leading (off when unset)', address('--memory-bind-address'))
+  .option('--scheduler <bool>', 'run meshos-scheduler (binds pods with schedulerName meshos-scheduler) while leading', (v) => v !== 'false', true)
+  .option('--scheduler-solver <name>', 'LP solver of meshos-scheduler: highs, jsLpSolver, or none (greedy + improvement)', 'highs')
+  .option('--scheduler-batch-window <ms>', 'wait this long for more pending pods before solving', positiveInt('--scheduler-batch-window'), 100)
+  .option('--scheduler-batch-size <n>', 'at most this many pods per solve', positiveInt('--scheduler-batch-size'), 5000)
+  .option('--scheduler-time-budget <ms>', 'time budget of one solve; past it the greedy + improvement placement is bound', positiveInt('--scheduler-time-budget'), 2000)
+  .option('--scheduler-node-selector <selector>', 'only nodes matching this label selector are candidates')
   .option('--memory-data-dir <dir>', 'directory of the context memory log (a persistent volume in a cluster)', process.env['MESHOS_MEMORY_DIR'] ?? '/var/lib/meshos/memory');
 
 async function main(): Promise<number> {
@@ -54,7 +60,14 @@ async function main(): Promise<number> {
     resyncPeriod: number;
     memoryBindAddress?: { host: string; port: number };
     memoryDataDir: string;
+    scheduler: boolean;
+    schedulerSolver: string;
+    schedulerBatchWindow: number;
+    schedulerBatchSize: number;
+    schedulerTimeBudget: number;
+    schedulerNodeSelector?: string;
   }>();
+  if (!['highs', 'jsLpSolver', 'none'].includes(flags.schedulerSolver)) throw new InvalidArgumentError(`--scheduler-solver must be highs, jsLpSolver or none, got "${flags.schedulerSolver}"`);
   const logger = createLogger();
   const connection = await loadClusterConnection(flags.kubeconfig);
   const manager = new Manager({
@@ -73,6 +86,18 @@ async function main(): Promise<number> {
     healthPort: flags.healthBindAddress.port,
     informer: { watchSilenceMs: flags.watchSilence, resyncPeriodMs: flags.resyncPeriod },
     kernelModules: [createDriftModule()],
+    ...(flags.scheduler
+      ? {
+          scheduler: {
+            solver: flags.schedulerSolver,
+            batchWindowMs: flags.schedulerBatchWindow,
+            batchSize: Math.max(1, flags.schedulerBatchSize),
+            timeBudgetMs: flags.schedulerTimeBudget,
+            configNamespace: flags.leaseNamespace,
+            ...(flags.schedulerNodeSelector ? { nodeSelector: flags.schedulerNodeSelector } : {}),
+          },
+        }
+      : {}),
     ...(flags.memoryBindAddress ? { memory: { ...flags.memoryBindAddress, dataDir: flags.memoryDataDir } } : {}),
   });
   const stop = new AbortController();

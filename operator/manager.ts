@@ -26,6 +26,7 @@ import { SecretKeyStore } from '../kernel/memory/keystore.js';
 import { startMemoryServer, type MemoryServer } from '../kernel/memory/server.js';
 import { OperatorMetrics } from './metrics.js';
 import { systemClock } from './ratelimit/clock.js';
+import { MeshScheduler, type MeshSchedulerOptions } from '../scheduler/scheduler.js';
 
 export interface ManagerOptions {
   connection: ClusterConnection;
@@ -56,6 +57,8 @@ export interface ManagerOptions {
    * log). Agents authenticate with a token of the ServiceAccount named like their Agent.
    */
   memory?: { host: string; port: number; dataDir: string; keyNamespace?: string };
+  /** Runs meshos-scheduler (the multi-objective secondary scheduler) while this replica leads. */
+  scheduler?: Omit<MeshSchedulerOptions, 'client' | 'logger' | 'agents' | 'meshes' | 'registry'>;
 }
 
 /**
@@ -86,6 +89,8 @@ export class Manager {
   /** The autonomous loop, present while this replica leads. */
   kernel: KernelLoop | undefined;
   private approvals: ApprovalBridge | undefined;
+  /** meshos-scheduler, when enabled; it binds pods only while this replica leads. */
+  readonly scheduler: MeshScheduler | undefined;
 
   constructor(private readonly options: ManagerOptions) {
     this.logger = options.logger;
@@ -131,6 +136,16 @@ export class Manager {
       services: new Informer<Service>(this.client, CoreResources.service, informerOptions('services', managed)),
       pods: new Informer<Pod>(this.client, CoreResources.pod, informerOptions('pods', { ...managed, resyncPeriodMs: 0 })),
     };
+    this.scheduler = options.scheduler
+      ? new MeshScheduler({
+          ...options.scheduler,
+          client: this.client,
+          logger: this.logger.child({ component: 'scheduler' }),
+          agents: this.informers.agents,
+          meshes: this.informers.meshes,
+          registry: this.metrics.registry,
+        })
+      : undefined;
     const { meshes, agents, proposals, deployments, services, pods } = this.informers;
     agents.store.addIndex(AGENTS_BY_MESH, agentMeshKeys);
     proposals.store.addIndex(PROPOSALS_BY_MESH, proposalMeshKeys);
@@ -313,7 +328,7 @@ export class Manager {
     const kernel = this.startKernel(signal);
     const memory = this.options.memory ? await this.startMemory(this.options.memory) : undefined;
     try {
-      await Promise.all([...Object.values(this.controllers).map((c) => c.run(signal)), kernel]);
+      await Promise.all([...Object.values(this.controllers).map((c) => c.run(signal)), kernel, ...(this.scheduler ? [this.scheduler.run(signal)] : [])]);
     } finally {
       await memory?.close();
       this.leading = false;

@@ -83,6 +83,8 @@ export interface MeshSchedulerOptions {
   retryUnschedulableMs?: number;
   /** Preempt lower-priority pods for pods that fit nowhere (default true). */
   preemption?: boolean;
+  /** Called after the solve and before each binding's race check; tests change the cluster here to force a race. */
+  beforeBind?: (pod: string, node: string) => Promise<void>;
 }
 
 interface Contribution {
@@ -494,6 +496,7 @@ export class MeshScheduler {
         const key = objectKey(assignment.pod);
         const demand = demands.get(key)?.demand;
         if (!demand) continue;
+        if (this.options.beforeBind) await this.options.beforeBind(key, assignment.node);
         // The race check: is the node still there, and does the pod still fit on it now?
         const live = this.nodes.store.get(assignment.node);
         if (!live || !isSchedulable(live) || !nodeObjects.has(assignment.node)) {
@@ -557,6 +560,11 @@ export class MeshScheduler {
 
   private async handleUnplaced(pod: PodObject, demand: PodDemand | undefined, matrix: LatencyMatrix): Promise<void> {
     const key = objectKey(pod);
+    // Nominated already: wait for the victims to go rather than preempting again.
+    if ([...this.holds.values()].some((h) => h.pod === key && h.expiresAt > Date.now())) {
+      this.unschedulable.set(key, Date.now() + 500);
+      return;
+    }
     if (demand && demand.priority > 0 && this.options.preemption !== false) {
       try {
         if (await this.preempt(pod, demand, matrix)) return;

@@ -1,0 +1,289 @@
+// meshos-scheduler against the real API server, with kwok nodes this file creates (so it
+// controls their labels) and a node selector that keeps the shared test nodes out.
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { Agent } from '../crds/types.js';
+import { createKwokNodes } from '../test/harness/nodes.js';
+import { createKubectl, type Kubectl } from '../test/harness/kubectl.js';
+import { createTestNamespace, deleteNamespace, testClient } from '../test/support/kube.js';
+import { testAgent, testMesh } from '../test/support/fixtures.js';
+import { startTestOperator } from '../test/support/operator.js';
+import { eventually } from '../test/support/wait.js';
+import type { KubeClient } from '../operator/kube/client.js';
+import { CoreResources, MeshOsResources, type ResourceType } from '../operator/kube/resources.js';
+import { createLogger } from '../operator/log.js';
+import { Registry } from 'prom-client';
+import { SCHEDULED_NODE_ANNOTATION, podRequests, type NodeObject, type PodObject } from './cluster.js';
+import { LABELS, latencyMs } from './model.js';
+import { MeshScheduler, PDB } from './scheduler.js';
+
+const PRIORITY_CLASS: ResourceType = { group: 'scheduling.k8s.io', version: 'v1', plural: 'priorityclasses', kind: 'PriorityClass', namespaced: false };
+
+let client: KubeClient;
+let kubectl: Kubectl;
+let namespace: string;
+const pools: string[] = [];
+const meshes: string[] = [];
+
+interface NodeSpec {
+  region: string;
+  cost: number;
+  carbon: number;
+  trust: number;
+  cpu?: string;
+  taint?: boolean;
+}
+
+/** Kwok nodes of a pool of our own, with the attribute labels. */
+async function makePool(pool: string, specs: NodeSpec[]): Promise<string[]> {
+  pools.push(pool);
+  const names = await createKwokNodes(kubectl, specs.length, {
+    namePrefix: `${pool}-`,
+    cpu: specs[0]?.cpu ?? '4',
+    memory: '16Gi',
+    labels: (i) => {
+      const spec = specs[i] as NodeSpec;
+      return {
+        'meshos.dev/test-pool': pool,
+        [LABELS.region]: spec.region,
+        [LABELS.zone]: `${spec.region}-${String.fromCharCode(97 + (i % 3))}`,
+        [LABELS.costPerHour]: String(spec.cost),
+        [LABELS.carbonIntensity]: String(spec.carbon),
+        [LABELS.trustLevel]: String(spec.trust),
+      };
+    },
+    waitTimeoutSeconds: 120,
+  });
+  for (const [i, name] of names.entries()) {
+    if (specs[i]?.taint) await client.patch(CoreResources.node, undefined, name, { spec: { taints: [{ key: 'dedicated', value: 'gpu', effect: 'NoSchedule' }] } });
+  }
+  return names;
+}
+
+function startScheduler(pool: string, options: Partial<ConstructorParameters<typeof MeshScheduler>[0]> = {}): { scheduler: MeshScheduler; stop: () => Promise<void> } {
+  const scheduler = new MeshScheduler({
+    client,
+    logger: createLogger({ level: 'warn' }),
+    namespace,
+    nodeSelector: `meshos.dev/test-pool=${pool}`,
+    batchWindowMs: 50,
+    retryUnschedulableMs: 1000,
+    registry: new Registry(),
+    ...options,
+  });
+  const stop = new AbortController();
+  const running = scheduler.run(stop.signal);
+  return {
+    scheduler,
+    stop: async () => {
+      stop.abort();
+      await running;
+    },
+  };
+}
+
+function podManifest(name: string, over: { agent?: string; cpu?: string; priorityClassName?: string; nodeSelector?: Record<string, string>; tolerate?: boolean; nodeName?: string; labels?: Record<string, string> } = {}): PodObject {
+  const manifest: unknown = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace, labels: { ...(over.agent ? { 'meshos.dev/agent': over.agent } : {}), ...(over.labels ?? {}) } },
+    spec: {
+      schedulerName: 'meshos-scheduler',
+      containers: [{ name: 'c', image: 'registry.k8s.io/pause:3.10', resources: { requests: { cpu: over.cpu ?? '500m', memory: '64Mi' } } }],
+      ...(over.priorityClassName ? { priorityClassName: over.priorityClassName } : {}),
+      ...(over.nodeSelector ? { nodeSelector: over.nodeSelector } : {}),
+      ...(over.tolerate ? { tolerations: [{ key: 'dedicated', operator: 'Exists', effect: 'NoSchedule' }] } : {}),
+      ...(over.nodeName ? { nodeName: over.nodeName } : {}),
+    },
+  };
+  return manifest as PodObject;
+}
+
+async function podsOf(selector?: string): Promise<PodObject[]> {
+  return (await client.list<PodObject>(CoreResources.pod, namespace, selector ? { labelSelector: selector } : {})).items;
+}
+
+async function agentWith(name: string, mesh: string, scheduling: NonNullable<Agent['spec']['scheduling']>, sla?: number, replicas = 1): Promise<Agent> {
+  const agent = testAgent(namespace, name, mesh, replicas);
+  agent.spec.scheduling = scheduling;
+  if (sla !== undefined) agent.spec.sla = { maxLatencyMs: sla };
+  agent.spec.runtime.resources = { requests: { cpu: '500m', memory: '64Mi' } };
+  return client.create(MeshOsResources.agent, agent);
+}
+
+beforeAll(async () => {
+  client = await testClient();
+  kubectl = createKubectl(inject('kubectlPath'), inject('kubeconfigPath'));
+  namespace = await createTestNamespace(client, 'sched');
+});
+
+afterAll(async () => {
+  await deleteNamespace(client, namespace);
+  for (const mesh of meshes) await client.delete(MeshOsResources.mesh, undefined, mesh).catch(() => undefined);
+  for (const pool of pools) await kubectl(['delete', 'nodes', '-l', `meshos.dev/test-pool=${pool}`, '--wait=false']).catch(() => undefined);
+});
+
+describe('meshos-scheduler', () => {
+  it("binds an Agent's pods (created by the operator from the Mesh's schedulerName) to the best nodes, spread, with Events saying why", async () => {
+    const pool = `${namespace}-a`;
+    const names = await makePool(pool, [
+      { region: 'eu-west', cost: 0.2, carbon: 100, trust: 95 },
+      { region: 'eu-west', cost: 0.25, carbon: 120, trust: 90 },
+      { region: 'eu-west', cost: 0.22, carbon: 110, trust: 92 },
+      { region: 'ap-south', cost: 0.1, carbon: 700, trust: 40 },
+      { region: 'eu-west', cost: 1.6, carbon: 400, trust: 60, taint: true },
+    ]);
+    const meshName = `${namespace}-mesh`;
+    meshes.push(meshName);
+    await client.create(MeshOsResources.mesh, testMesh(meshName, 'meshos-scheduler'));
+    const operator = await startTestOperator({ scheduler: { namespace, nodeSelector: `meshos.dev/test-pool=${pool}`, batchWindowMs: 50 } });
+    try {
+      await agentWith('translator', meshName, { usersRegion: 'eu-west', minNodeTrust: 50 }, 100, 3);
+      const bound = await eventually('3 bound pods', async () => {
+        const pods = (await podsOf('meshos.dev/agent=translator')).filter((p) => p.spec?.nodeName);
+        return pods.length === 3 ? pods : undefined;
+      }, 90_000);
+      const nodes = bound.map((p) => p.spec?.nodeName);
+      expect(new Set(nodes).size).toBe(3);
+      expect(new Set(nodes)).toEqual(new Set(names.slice(0, 3)));
+      expect(bound.every((p) => p.spec?.schedulerName === 'meshos-scheduler')).toBe(true);
+      expect(bound.every((p) => p.metadata.annotations?.[SCHEDULED_NODE_ANNOTATION] === p.spec?.nodeName)).toBe(true);
+      const events = await eventually('Scheduled events', async () => {
+        const list = await client.list<{ metadata: { name?: string }; reason?: string; note?: string }>(CoreResources.event, namespace);
+        const scheduled = list.items.filter((e) => e.reason === 'Scheduled');
+        return scheduled.length >= 3 ? scheduled : undefined;
+      });
+      expect(events[0]?.note).toMatch(/Bound .* to .*: score 0\.\d+ .*cost .*latency .*trust .*carbon/);
+      const metrics = await operator.manager.metrics.registry.getSingleMetricAsString('meshos_scheduler_bindings_total');
+      expect(metrics).toMatch(/result="bound"} 3/);
+    } finally {
+      await operator.stop();
+    }
+  });
+
+  it('never violates a hard constraint on random clusters (property test, bounded)', async () => {
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.record({ region: fc.constantFrom('eu-west', 'us-east', 'ap-south'), cost: fc.constantFrom(0.1, 0.4, 0.9), carbon: fc.integer({ min: 50, max: 700 }), trust: fc.integer({ min: 30, max: 100 }), taint: fc.boolean() }), { minLength: 2, maxLength: 4 }),
+        fc.array(fc.record({ cpu: fc.constantFrom('250m', '1', '2'), agent: fc.constantFrom('a', 'b', 'c'), tolerate: fc.boolean() }), { minLength: 3, maxLength: 10 }),
+        fc.record({ sla: fc.option(fc.constantFrom(50, 100), { nil: undefined }), trust: fc.option(fc.constantFrom(50, 80), { nil: undefined }), users: fc.constantFrom('eu-west', 'us-east', 'ap-south') }),
+        async (nodeSpecs, podSpecs, constraint) => {
+          run++;
+          const pool = `${namespace}-p${run}`;
+          const meshName = `${namespace}-pm${run}`;
+          meshes.push(meshName);
+          await client.create(MeshOsResources.mesh, testMesh(meshName, 'meshos-scheduler'));
+          const nodeNames = await makePool(pool, nodeSpecs.map((s) => ({ ...s, cpu: '2' })));
+          for (const agent of ['a', 'b', 'c']) {
+            await agentWith(`${pool}-${agent}`, meshName, { usersRegion: constraint.users, ...(constraint.trust !== undefined ? { minNodeTrust: constraint.trust } : {}) }, constraint.sla);
+          }
+          const { scheduler, stop } = startScheduler(pool);
+          try {
+            await eventually('agents in cache', () => scheduler.agents.store.size >= 3 * run);
+            for (const [i, spec] of podSpecs.entries()) await client.create(CoreResources.pod, podManifest(`${pool}-${i}`, { agent: `${pool}-${spec.agent}`, cpu: spec.cpu, tolerate: spec.tolerate, labels: { pool } }));
+            // Every pod is either bound or was found unschedulable.
+            await eventually('every pod decided', async () => {
+              const pods = await podsOf(`pool=${pool}`);
+              return pods.every((p) => p.spec?.nodeName || p.status?.conditions?.some((c) => c.type === 'PodScheduled' && c.status === 'False'));
+            }, 60_000, 250);
+            const pods = await podsOf(`pool=${pool}`);
+            const nodes = new Map((await client.list<NodeObject>(CoreResources.node, undefined, { labelSelector: `meshos.dev/test-pool=${pool}` })).items.map((n) => [n.metadata.name ?? '', n]));
+            const used = new Map<string, number>();
+            const spread = new Set<string>();
+            for (const p of pods.filter((x) => x.spec?.nodeName)) {
+              const nodeName = p.spec?.nodeName ?? '';
+              expect(nodeNames).toContain(nodeName);
+              const node = nodes.get(nodeName) as NodeObject;
+              const labels = node.metadata.labels ?? {};
+              const spec = podSpecs[Number(p.metadata.name?.split('-').pop())];
+              if (node.spec?.taints?.length) expect(spec?.tolerate, `${p.metadata.name ?? ''} on tainted ${nodeName}`).toBe(true);
+              if (constraint.trust !== undefined) expect(Number(labels[LABELS.trustLevel])).toBeGreaterThanOrEqual(constraint.trust);
+              if (constraint.sla !== undefined) expect(latencyMs({}, constraint.users, labels[LABELS.region] ?? '')).toBeLessThanOrEqual(constraint.sla);
+              used.set(nodeName, (used.get(nodeName) ?? 0) + podRequests(p).cpu);
+              const group = `${p.metadata.labels?.['meshos.dev/agent'] ?? ''}@${nodeName}`;
+              expect(spread.has(group), `two replicas of one Agent on ${nodeName}`).toBe(false);
+              spread.add(group);
+            }
+            for (const [nodeName, cpu] of used) expect(cpu, `CPU requested on ${nodeName}`).toBeLessThanOrEqual(2000);
+          } finally {
+            await stop();
+          }
+        },
+      ),
+      { numRuns: 3, seed: 7 },
+    );
+  }, 600_000);
+
+  it('re-queues a pod whose node vanished or filled up between the solve and the binding, never over-committing', async () => {
+    const pool = `${namespace}-r`;
+    const [first, second, third] = await makePool(pool, [
+      { region: 'eu-west', cost: 0.1, carbon: 100, trust: 95 },
+      { region: 'eu-west', cost: 0.2, carbon: 100, trust: 95 },
+      { region: 'eu-west', cost: 0.3, carbon: 100, trust: 95 },
+    ]);
+    const raced = new Set<string>();
+    const { scheduler, stop } = startScheduler(pool, {
+      beforeBind: async (pod, node) => {
+        if (pod.endsWith('/vanish') && node === first && !raced.has('vanish')) {
+          raced.add('vanish');
+          await client.delete(CoreResources.node, undefined, node);
+          await eventually('node gone from cache', () => !scheduler.nodes.store.get(node));
+        }
+        if (pod.endsWith('/fill') && node === second && !raced.has('fill')) {
+          raced.add('fill');
+          // Another scheduler (here: a direct nodeName) takes the whole node meanwhile.
+          await client.create(CoreResources.pod, podManifest('squatter', { cpu: '2500m', nodeName: second }));
+          await eventually('squatter in cache', () => scheduler.pods.store.get(`${namespace}/squatter`)?.spec?.nodeName === second);
+        }
+      },
+    });
+    try {
+      await client.create(CoreResources.pod, podManifest('vanish', { cpu: '1500m' }));
+      const vanished = await eventually('vanish bound', async () => (await client.get<PodObject>(CoreResources.pod, namespace, 'vanish')).spec?.nodeName);
+      // The cheapest node vanished: the next cheapest.
+      expect(vanished).toBe(second);
+      await client.create(CoreResources.pod, podManifest('fill', { cpu: '1500m' }));
+      const filled = await eventually('fill bound', async () => (await client.get<PodObject>(CoreResources.pod, namespace, 'fill')).spec?.nodeName);
+      // The second node had room at the solve, none at the binding (1.5 + 2.5 of 4 CPUs): the third.
+      expect(filled).toBe(third);
+      expect(raced).toEqual(new Set(['vanish', 'fill']));
+      expect(await scheduler.metrics?.podsBound.get().then((m) => m.values.find((v) => v.labels.result === 'requeued')?.value)).toBe(2);
+    } finally {
+      await stop();
+    }
+  });
+
+  it('preempts the fewest, lowest-priority pods, honouring PodDisruptionBudgets', async () => {
+    const pool = `${namespace}-pre`;
+    const [nodeA, nodeB] = await makePool(pool, [
+      { region: 'eu-west', cost: 0.1, carbon: 100, trust: 95, cpu: '2' },
+      { region: 'eu-west', cost: 0.1, carbon: 100, trust: 95, cpu: '2' },
+    ]);
+    for (const [name, value] of [[`${namespace}-low`, 10], [`${namespace}-mid`, 100], [`${namespace}-high`, 1000]] as const) {
+      await client.create(PRIORITY_CLASS, { apiVersion: 'scheduling.k8s.io/v1', kind: 'PriorityClass', metadata: { name }, value } as never).catch(() => undefined);
+    }
+    // A: two low pods of 1 CPU; B: one mid pod of 2 CPU, protected by a PDB.
+    const place = async (name: string, node: string, cpu: string, priority: string): Promise<void> => {
+      const manifest = podManifest(name, { cpu, priorityClassName: `${namespace}-${priority}`, nodeName: node, labels: { role: name } });
+      await client.create(CoreResources.pod, manifest);
+    };
+    await place('low-1', nodeA as string, '1', 'low');
+    await place('low-2', nodeA as string, '1', 'low');
+    await place('mid-1', nodeB as string, '2', 'mid');
+    await client.create(PDB, { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name: 'keep-mid', namespace }, spec: { minAvailable: 1, selector: { matchLabels: { role: 'mid-1' } } } } as never);
+    await eventually('PDB status computed', async () => (await client.get<{ metadata: object; status?: { observedGeneration?: number; currentHealthy?: number } }>(PDB, namespace, 'keep-mid')).status?.currentHealthy === 1, 60_000);
+    const { scheduler, stop } = startScheduler(pool);
+    try {
+      await client.create(CoreResources.pod, podManifest('vip', { cpu: '2', priorityClassName: `${namespace}-high` }));
+      // Without the PDB, B (one victim) would win; with it, the two low pods on A go.
+      const node = await eventually('vip bound', async () => (await client.get<PodObject>(CoreResources.pod, namespace, 'vip')).spec?.nodeName, 90_000, 250);
+      expect(node).toBe(nodeA);
+      const left = (await podsOf()).filter((p) => ['low-1', 'low-2', 'mid-1'].includes(p.metadata.name ?? '') && !p.metadata.deletionTimestamp).map((p) => p.metadata.name);
+      expect(left).toEqual(['mid-1']);
+      expect((await scheduler.metrics?.preemptions.get())?.values[0]?.value).toBe(2);
+    } finally {
+      await stop();
+    }
+  });
+});
