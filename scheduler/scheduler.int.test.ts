@@ -54,6 +54,11 @@ async function makePool(pool: string, specs: NodeSpec[]): Promise<string[]> {
     },
     waitTimeoutSeconds: 120,
   });
+  // The node lifecycle controller taints new nodes not-ready until it sees them Ready.
+  await eventually('nodes without lifecycle taints', async () => {
+    const nodes = await client.list<NodeObject>(CoreResources.node, undefined, { labelSelector: `meshos.dev/test-pool=${pool}` });
+    return nodes.items.every((n) => !(n.spec?.taints ?? []).some((t) => t.key.startsWith('node.kubernetes.io/')));
+  }, 60_000, 250);
   for (const [i, name] of names.entries()) {
     if (specs[i]?.taint) await client.patch(CoreResources.node, undefined, name, { spec: { taints: [{ key: 'dedicated', value: 'gpu', effect: 'NoSchedule' }] } });
   }
