@@ -5,6 +5,7 @@ import { getErrorMessage } from './kube/errors.js';
 import { createLogger } from './log.js';
 import { Manager } from './manager.js';
 import { createDriftModule } from '../kernel/drift/module.js';
+import { createMigrationModule } from '../scheduler/migration.js';
 
 const positiveInt = (flag: string) => (value: string): number => {
   const parsed = Number(value);
@@ -40,6 +41,13 @@ const program = new Command('meshos-operator')
   .option('--scheduler-batch-size <n>', 'at most this many pods per solve', positiveInt('--scheduler-batch-size'), 5000)
   .option('--scheduler-time-budget <ms>', 'time budget of one solve; past it the greedy + improvement placement is bound', positiveInt('--scheduler-time-budget'), 2000)
   .option('--scheduler-node-selector <selector>', 'only nodes matching this label selector are candidates')
+  .option('--migration <bool>', 'with --scheduler: propose moving placed pods to clearly better nodes (kernel module scheduler-migration)', (v) => v !== 'false', true)
+  .option('--migration-threshold <score>', 'minimum gain in placement score (0-1) for a move', (v) => {
+    const parsed = Number(v);
+    if (!(parsed > 0 && parsed < 1)) throw new InvalidArgumentError(`--migration-threshold must be a number between 0 and 1, got "${v}"`);
+    return parsed;
+  }, 0.05)
+  .option('--migration-max-per-hour <n>', 'at most this many migrations per hour', positiveInt('--migration-max-per-hour'), 20)
   .option('--memory-data-dir <dir>', 'directory of the context memory log (a persistent volume in a cluster)', process.env['MESHOS_MEMORY_DIR'] ?? '/var/lib/meshos/memory');
 
 async function main(): Promise<number> {
@@ -66,10 +74,17 @@ async function main(): Promise<number> {
     schedulerBatchSize: number;
     schedulerTimeBudget: number;
     schedulerNodeSelector?: string;
+    migration: boolean;
+    migrationThreshold: number;
+    migrationMaxPerHour: number;
   }>();
   if (!['highs', 'jsLpSolver', 'none'].includes(flags.schedulerSolver)) throw new InvalidArgumentError(`--scheduler-solver must be highs, jsLpSolver or none, got "${flags.schedulerSolver}"`);
   const logger = createLogger();
   const connection = await loadClusterConnection(flags.kubeconfig);
+  const schedulerRef: { manager?: Manager } = {};
+  const migration = flags.scheduler && flags.migration
+    ? [createMigrationModule({ scheduler: () => schedulerRef.manager?.scheduler, threshold: flags.migrationThreshold, maxMovesPerHour: flags.migrationMaxPerHour })]
+    : [];
   const manager = new Manager({
     connection,
     logger,
@@ -85,7 +100,7 @@ async function main(): Promise<number> {
     healthHost: flags.healthBindAddress.host,
     healthPort: flags.healthBindAddress.port,
     informer: { watchSilenceMs: flags.watchSilence, resyncPeriodMs: flags.resyncPeriod },
-    kernelModules: [createDriftModule()],
+    kernelModules: [createDriftModule(), ...migration],
     ...(flags.scheduler
       ? {
           scheduler: {
@@ -100,6 +115,7 @@ async function main(): Promise<number> {
       : {}),
     ...(flags.memoryBindAddress ? { memory: { ...flags.memoryBindAddress, dataDir: flags.memoryDataDir } } : {}),
   });
+  schedulerRef.manager = manager;
   const stop = new AbortController();
   for (const signalName of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signalName, () => {

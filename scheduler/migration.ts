@@ -160,7 +160,7 @@ export function createMigrationModule(options: MigrationOptions): KernelModule {
       if (!scheduler) throw new Error('migration: the scheduler is not running');
       const { to, from, agent, requests } = action.params as { to: string; from: string; agent: string; requests: PodDemand['requests'] };
       // Hold room on the target for the Agent: the Deployment's replacement pod lands there.
-      const hold = scheduler.addHold({ node: to, requests, agent, expiresAt: Date.now() + 120_000 });
+      const hold = scheduler.addHold({ node: to, requests, agent, expiresAt: Date.now() + 120_000, reason: 'migration' });
       try {
         await evict(context, action.target.namespace ?? '', action.target.name);
       } catch (error) {
@@ -182,7 +182,7 @@ export function createMigrationModule(options: MigrationOptions): KernelModule {
       const { agent, from, to, requests } = result.undo as { agent: string; from: string; to: string; requests: PodDemand['requests'] };
       const moved = scheduler.pods.store.list().find((p) => agentKeyOf(p) === agent && p.spec?.nodeName === to && !p.metadata.deletionTimestamp);
       if (!moved) return { message: `nothing of ${agent} runs on ${to} any more; nothing to roll back` };
-      scheduler.addHold({ node: from, requests, agent, expiresAt: Date.now() + 120_000 });
+      scheduler.addHold({ node: from, requests, agent, expiresAt: Date.now() + 120_000, reason: 'migration' });
       await evict(context, moved.metadata.namespace ?? '', moved.metadata.name ?? '');
       scheduler.metrics?.migrations.inc({ result: 'rolled-back' });
       return { message: `evicted ${objectKey(moved)} from ${to}; its replacement is held a place back on ${from}` };

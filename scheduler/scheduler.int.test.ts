@@ -23,7 +23,15 @@ const PRIORITY_CLASS: ResourceType = { group: 'scheduling.k8s.io', version: 'v1'
 let client: KubeClient;
 let kubectl: Kubectl;
 let namespace: string;
+const namespaces: string[] = [];
 const pools: string[] = [];
+
+/** Each test (and each property run) gets its own namespace: pods left pending by one must not take another's nodes. */
+async function freshNamespace(): Promise<string> {
+  namespace = await createTestNamespace(client, 'sched');
+  namespaces.push(namespace);
+  return namespace;
+}
 const meshes: string[] = [];
 
 interface NodeSpec {
@@ -120,17 +128,17 @@ async function agentWith(name: string, mesh: string, scheduling: NonNullable<Age
 beforeAll(async () => {
   client = await testClient();
   kubectl = createKubectl(inject('kubectlPath'), inject('kubeconfigPath'));
-  namespace = await createTestNamespace(client, 'sched');
 });
 
 afterAll(async () => {
-  await deleteNamespace(client, namespace);
+  for (const name of namespaces) await deleteNamespace(client, name);
   for (const mesh of meshes) await client.delete(MeshOsResources.mesh, undefined, mesh).catch(() => undefined);
   for (const pool of pools) await kubectl(['delete', 'nodes', '-l', `meshos.dev/test-pool=${pool}`, '--wait=false']).catch(() => undefined);
 });
 
 describe('meshos-scheduler', () => {
   it("binds an Agent's pods (created by the operator from the Mesh's schedulerName) to the best nodes, spread, with Events saying why", async () => {
+    await freshNamespace();
     const pool = `${namespace}-a`;
     const names = await makePool(pool, [
       { region: 'eu-west', cost: 0.2, carbon: 100, trust: 95 },
@@ -169,6 +177,7 @@ describe('meshos-scheduler', () => {
 
   it('never violates a hard constraint on random clusters (property test, bounded)', async () => {
     let run = 0;
+    await freshNamespace();
     await fc.assert(
       fc.asyncProperty(
         fc.array(fc.record({ region: fc.constantFrom('eu-west', 'us-east', 'ap-south'), cost: fc.constantFrom(0.1, 0.4, 0.9), carbon: fc.integer({ min: 50, max: 700 }), trust: fc.integer({ min: 30, max: 100 }), taint: fc.boolean() }), { minLength: 2, maxLength: 4 }),
@@ -176,6 +185,7 @@ describe('meshos-scheduler', () => {
         fc.record({ sla: fc.option(fc.constantFrom(50, 100), { nil: undefined }), trust: fc.option(fc.constantFrom(50, 80), { nil: undefined }), users: fc.constantFrom('eu-west', 'us-east', 'ap-south') }),
         async (nodeSpecs, podSpecs, constraint) => {
           run++;
+          await freshNamespace();
           const pool = `${namespace}-p${run}`;
           const meshName = `${namespace}-pm${run}`;
           meshes.push(meshName);
@@ -186,7 +196,7 @@ describe('meshos-scheduler', () => {
           }
           const { scheduler, stop } = startScheduler(pool);
           try {
-            await eventually('agents in cache', () => scheduler.agents.store.size >= 3 * run);
+            await eventually('agents in cache', () => scheduler.agents.store.size >= 3);
             for (const [i, spec] of podSpecs.entries()) await client.create(CoreResources.pod, podManifest(`${pool}-${i}`, { agent: `${pool}-${spec.agent}`, cpu: spec.cpu, tolerate: spec.tolerate, labels: { pool } }));
             // Every pod is either bound or was found unschedulable.
             await eventually('every pod decided', async () => {
@@ -222,6 +232,7 @@ describe('meshos-scheduler', () => {
   }, 600_000);
 
   it('re-queues a pod whose node vanished or filled up between the solve and the binding, never over-committing', async () => {
+    await freshNamespace();
     const pool = `${namespace}-r`;
     await makePool(pool, [
       { region: 'eu-west', cost: 0.1, carbon: 100, trust: 95 },
@@ -266,6 +277,7 @@ describe('meshos-scheduler', () => {
   });
 
   it('preempts the fewest, lowest-priority pods, honouring PodDisruptionBudgets', async () => {
+    await freshNamespace();
     const pool = `${namespace}-pre`;
     const [nodeA, nodeB] = await makePool(pool, [
       { region: 'eu-west', cost: 0.1, carbon: 100, trust: 95, cpu: '2' },
@@ -299,6 +311,7 @@ describe('meshos-scheduler', () => {
   });
 
   it('migrates a pod when a better node appears, within the rate limit, through the kernel loop', async () => {
+    await freshNamespace();
     const pool = `${namespace}-mig`;
     const [cheap1, cheap2] = await makePool(pool, [
       { region: 'eu-west', cost: 0.1, carbon: 50, trust: 99, taint: true },
@@ -341,6 +354,50 @@ describe('meshos-scheduler', () => {
       expect(still).toHaveLength(1);
     } finally {
       await operator.stop();
+    }
+  });
+
+  it('reserves capacity for an Agent (annotation) that other pods cannot take and its scale-up lands on at once', async () => {
+    await freshNamespace();
+    const pool = `${namespace}-res`;
+    const [nodeA, nodeB, nodeC] = await makePool(pool, [
+      { region: 'eu-west', cost: 0.1, carbon: 50, trust: 99, cpu: '2' },
+      { region: 'eu-west', cost: 0.2, carbon: 60, trust: 98, cpu: '2' },
+      { region: 'eu-west', cost: 0.9, carbon: 600, trust: 60, cpu: '2' },
+    ]);
+    const meshName = `${namespace}-res`;
+    meshes.push(meshName);
+    await client.create(MeshOsResources.mesh, testMesh(meshName, 'meshos-scheduler'));
+    for (const [name, cpu] of [['burst', '2'], ['other', '1']] as const) {
+      const agent = testAgent(namespace, name, meshName, 2);
+      agent.spec.scheduling = { usersRegion: 'eu-west' };
+      agent.spec.runtime.resources = { requests: { cpu, memory: '64Mi' } };
+      await client.create(MeshOsResources.agent, agent);
+    }
+    const { scheduler, stop } = startScheduler(pool);
+    try {
+      await eventually('agents in cache', () => scheduler.agents.store.get(`${namespace}/burst`));
+      await client.patch(MeshOsResources.agent, namespace, 'burst', { metadata: { annotations: { 'meshos.dev/reserve-replicas': '2' } } });
+      const holds = await eventually('2 holds', () => {
+        const found = scheduler.listHolds().filter((h) => h.agent === `${namespace}/burst`);
+        return found.length === 2 ? found : undefined;
+      }, 30_000, 100);
+      expect(new Set(holds.map((h) => h.node))).toEqual(new Set([nodeA, nodeB]));
+      for (const i of [0, 1]) await client.create(CoreResources.pod, podManifest(`other-${i}`, { agent: 'other', cpu: '1' }));
+      const others = await eventually('other pods decided', async () => {
+        const pods = (await podsOf('meshos.dev/agent=other'));
+        return pods.every((p) => p.spec?.nodeName || p.status?.conditions?.some((c) => c.type === 'PodScheduled' && c.status === 'False')) ? pods : undefined;
+      }, 60_000, 250);
+      expect(others.map((p) => p.spec?.nodeName).filter(Boolean)).toEqual([nodeC]);
+      for (const i of [0, 1]) await client.create(CoreResources.pod, podManifest(`burst-${i}`, { agent: 'burst', cpu: '2' }));
+      const bursts = await eventually('burst pods bound', async () => {
+        const pods = (await podsOf('meshos.dev/agent=burst')).filter((p) => p.spec?.nodeName);
+        return pods.length === 2 ? pods : undefined;
+      }, 60_000, 250);
+      expect(new Set(bursts.map((p) => p.spec?.nodeName))).toEqual(new Set([nodeA, nodeB]));
+      expect(scheduler.listHolds().filter((h) => h.agent === `${namespace}/burst`)).toHaveLength(0);
+    } finally {
+      await stop();
     }
   });
 });

@@ -110,6 +110,8 @@ export interface Hold {
   /** `namespace/name` of the Agent whose pods may use the hold. */
   agent?: string;
   expiresAt: number;
+  /** What made the hold: a reservation, a preemption nominee, a migration. */
+  reason?: 'reservation' | 'preemption' | 'migration';
 }
 
 export interface BindingRecord {
@@ -120,6 +122,9 @@ export interface BindingRecord {
 }
 
 const PODS_BY_NODE = 'node';
+/** Agent annotation: reserve room for this many more replicas (a forecast scale-up), for RESERVATION_TTL_MS. */
+export const RESERVE_ANNOTATION = 'meshos.dev/reserve-replicas';
+export const RESERVATION_TTL_MS = 15 * 60_000;
 
 export class MeshScheduler {
   readonly name: string;
@@ -139,6 +144,8 @@ export class MeshScheduler {
   private wake: (() => void) | undefined;
   private latency: { matrix: LatencyMatrix; readAt: number } = { matrix: {}, readAt: 0 };
   private holdSequence = 0;
+  private started = false;
+  private readonly reservedFor = new Map<string, string>();
   /** Every binding made, newest last (bounded); tests and the bench read it. */
   readonly bindings: BindingRecord[] = [];
   lastBatch: { pods: number; result?: Pick<PlacementResult, 'method' | 'objective' | 'lpBound' | 'gapPercent' | 'seconds' | 'fallback'> } | undefined;
@@ -159,12 +166,33 @@ export class MeshScheduler {
       onUpdate: (_, pod) => this.onPod(pod),
       onDelete: (pod) => this.onPodDeleted(pod),
     });
+    this.agents.addHandlers({ onAdd: (a) => this.onAgentAnnotation(a), onUpdate: (_, a) => this.onAgentAnnotation(a) });
     this.nodes.addHandlers({ onAdd: () => this.retryUnschedulable(), onUpdate: (previous, current) => previous !== current && this.retryUnschedulable() });
   }
 
   private own<T extends KubeObject>(informer: Informer<T>): Informer<T> {
     this.ownInformers.push(informer as unknown as Informer<KubeObject>);
     return informer;
+  }
+
+  /** The reservation API across processes: `kubectl annotate agent x meshos.dev/reserve-replicas=3` (the forecaster sets it). */
+  private onAgentAnnotation(agent: Agent): void {
+    if (!this.started) return;
+    const key = objectKey(agent);
+    const value = agent.metadata.annotations?.[RESERVE_ANNOTATION];
+    if (value === undefined || this.reservedFor.get(key) === value) return;
+    this.reservedFor.set(key, value);
+    for (const [id, hold] of this.holds) if (hold.agent === key && hold.reason === 'reservation') this.holds.delete(id);
+    const replicas = Number(value);
+    if (!Number.isInteger(replicas) || replicas < 0 || replicas > 10_000) {
+      this.events.record(agent, { type: 'Warning', reason: 'InvalidReservation', action: 'Reserving', note: `annotation ${RESERVE_ANNOTATION} must be an integer 0-10000, got "${value}"` });
+      return;
+    }
+    if (replicas === 0) return;
+    this.reserve(key, replicas, RESERVATION_TTL_MS).then(
+      (holds) => this.events.record(agent, { type: 'Normal', reason: 'Reserved', action: 'Reserving', note: `Reserved room for ${holds.length} of ${replicas} replicas on ${holds.map((h) => h.node).join(', ') || 'no node'} for ${RESERVATION_TTL_MS / 60_000} min` }),
+      (error: unknown) => this.options.logger.warn({ agent: key, error: getErrorMessage(error) }, `Failed to reserve for Agent ${key}`),
+    );
   }
 
   // ---- cache of node usage ----
@@ -301,7 +329,7 @@ export class MeshScheduler {
     const solver = await this.solver();
     const result = solvePlacement({ nodes: this.nodeModels(), pods, weights: weightsOf(mesh), latency: matrix }, { ...(solver ? { solver } : {}), timeBudgetMs: this.options.timeBudgetMs ?? 2000 });
     const made: Hold[] = [];
-    for (const node of result.assignments.values()) made.push(this.addHold({ node, requests: base.requests, agent: agentKey, expiresAt: Date.now() + ttlMs }));
+    for (const node of result.assignments.values()) made.push(this.addHold({ node, requests: base.requests, agent: agentKey, expiresAt: Date.now() + ttlMs, reason: 'reservation' }));
     this.options.logger.info({ agent: agentKey, holds: made.map((h) => h.node) }, `Reserved ${made.length} of ${replicas} replicas for Agent ${agentKey}`);
     return made;
   }
@@ -335,6 +363,8 @@ export class MeshScheduler {
       await Promise.all([...this.ownInformers, this.agents, this.meshes].map((i) => i.waitForSync()));
       this.options.logger.info({ scheduler: this.name, nodes: this.nodes.store.size, pending: this.pending.size }, `Scheduler ${this.name} started`);
       await this.solver(); // load the WebAssembly before the first batch
+      this.started = true;
+      for (const agent of this.agents.store.list()) this.onAgentAnnotation(agent);
       while (!signal.aborted) {
         if (this.pending.size === 0) await this.sleep(this.options.retryUnschedulableMs ?? 10_000, signal, true);
         if (signal.aborted) break;
@@ -387,6 +417,19 @@ export class MeshScheduler {
     const keys = [...this.pending].slice(0, this.options.batchSize ?? 5000);
     for (const key of keys) this.pending.delete(key);
     this.metrics?.pending.set(this.pending.size);
+    try {
+      await this.placeBatch(keys);
+    } catch (error) {
+      // Nothing is lost: pods still pending go back to the queue (bound ones are no longer pending).
+      for (const key of keys) {
+        const pod = this.pods.store.get(key);
+        if (pod && isPendingFor(pod, this.name) && !this.assumed.has(key)) this.pending.add(key);
+      }
+      throw error;
+    }
+  }
+
+  private async placeBatch(keys: string[]): Promise<void> {
     const pods = keys.map((key) => this.pods.store.get(key)).filter((pod): pod is PodObject => pod !== undefined && isPendingFor(pod, this.name));
     if (pods.length === 0) return;
     const started = performance.now();
@@ -398,6 +441,7 @@ export class MeshScheduler {
     const direct: { pod: PodObject; node: string; hold: Hold }[] = [];
     const toSolve: { demand: PodDemand; mesh: Mesh | undefined }[] = [];
     const demands = new Map<string, { demand: PodDemand; mesh: Mesh | undefined }>();
+    const usedHolds = new Set<string>();
     for (const pod of pods) {
       const key = objectKey(pod);
       let entry: { demand: PodDemand; mesh: Mesh | undefined };
@@ -408,8 +452,11 @@ export class MeshScheduler {
         continue;
       }
       demands.set(key, entry);
-      const hold = this.holdFor(key, agentKeyOf(pod), entry.demand, nodeObjects, matrix);
-      if (hold) direct.push({ pod, node: hold.node, hold });
+      const hold = this.holdFor(key, agentKeyOf(pod), entry.demand, nodeObjects, matrix, usedHolds);
+      if (hold) {
+        usedHolds.add(hold.id);
+        direct.push({ pod, node: hold.node, hold });
+      }
       else toSolve.push(entry);
     }
     for (const { hold } of direct) this.holds.delete(hold.id);
@@ -469,10 +516,10 @@ export class MeshScheduler {
   }
 
   /** A usable hold for the pod: its own (nominee, migration target) or its Agent's reservation, on a node where it still fits. */
-  private holdFor(podKey: string, agentKey: string | undefined, demand: PodDemand, nodeObjects: Map<string, NodeObject>, matrix: LatencyMatrix): Hold | undefined {
+  private holdFor(podKey: string, agentKey: string | undefined, demand: PodDemand, nodeObjects: Map<string, NodeObject>, matrix: LatencyMatrix, used: Set<string>): Hold | undefined {
     const now = Date.now();
     for (const hold of this.holds.values()) {
-      if (hold.expiresAt < now) continue;
+      if (hold.expiresAt < now || used.has(hold.id)) continue;
       if (hold.pod !== podKey && !(hold.pod === undefined && agentKey !== undefined && hold.agent === agentKey)) continue;
       const node = nodeObjects.get(hold.node);
       if (!node) continue;
@@ -496,7 +543,11 @@ export class MeshScheduler {
         const key = objectKey(assignment.pod);
         const demand = demands.get(key)?.demand;
         if (!demand) continue;
-        if (this.options.beforeBind) await this.options.beforeBind(key, assignment.node);
+        try {
+          if (this.options.beforeBind) await this.options.beforeBind(key, assignment.node);
+        } catch (error) {
+          this.options.logger.warn({ pod: key, error: getErrorMessage(error) }, 'beforeBind hook failed');
+        }
         // The race check: is the node still there, and does the pod still fit on it now?
         const live = this.nodes.store.get(assignment.node);
         if (!live || !isSchedulable(live) || !nodeObjects.has(assignment.node)) {
@@ -627,7 +678,7 @@ export class MeshScheduler {
       this.metrics?.preemptions.inc();
       this.events.record(victim, { type: 'Normal', reason: 'Preempted', action: 'Preempting', note: `Evicted by meshos-scheduler to make room on ${choice.node} for ${key} (priority ${demand.priority})` });
     }
-    this.addHold({ node: choice.node, requests: demand.requests, pod: key, expiresAt: Date.now() + 60_000 });
+    this.addHold({ node: choice.node, requests: demand.requests, pod: key, expiresAt: Date.now() + 60_000, reason: 'preemption' });
     await this.options.client
       .patch(CoreResources.pod, pod.metadata.namespace, pod.metadata.name ?? '', { status: { nominatedNodeName: choice.node } }, { subresource: 'status' })
       .catch(() => undefined);
