@@ -265,16 +265,23 @@ async function e2ePart(nodeCount: number, podCount: number): Promise<Record<stri
     scheduler = spawn(process.execPath, ['--import', 'tsx', 'scheduler/main.ts', '--kubeconfig', plane.kubeconfigPath, '--namespace', POD_NAMESPACES.meshos, '--node-selector', 'type=kwok'], {
       cwd: root,
       stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, MESHOS_LOG_LEVEL: 'warn' },
+      env: { ...process.env, MESHOS_LOG_LEVEL: 'info' },
     });
     let schedulerLog = '';
-    scheduler.stderr?.on('data', (chunk: Buffer) => (schedulerLog = (schedulerLog + chunk.toString()).slice(-20_000)));
-    await new Promise((resolve) => setTimeout(resolve, 5000));
+    let started = false;
+    scheduler.stderr?.on('data', (chunk: Buffer) => {
+      schedulerLog = (schedulerLog + chunk.toString()).slice(-20_000);
+      started ||= schedulerLog.includes('Scheduler meshos-scheduler started');
+    });
+    // The clock starts when the scheduler has synced its caches and loaded HiGHS, as kube-scheduler has.
+    await waitFor('meshos-scheduler started', () => started, 120_000);
     const meshos = await runScheduler(client, 'meshos', agents, nodeModels, mesh).catch((error: unknown) => {
       log(schedulerLog.slice(-4000));
       throw error;
     });
     log(`e2e meshos: ${JSON.stringify(meshos)}`);
+    const batches = [...schedulerLog.matchAll(/"pods":(\d+),"placed":\d+,"unplaced":\d+,"solveMs":(\d+),"queuedBinds":(\d+)/g)].map((m) => `${m[1]}:${m[2]}ms:${m[3]}q`);
+    log(`e2e meshos: batches in the log tail (pods:solve:queued binds) ${batches.join(' ')}`);
     scheduler.kill('SIGTERM');
     log('e2e: deleting the meshos pods before the kube-scheduler run...');
     await deletePods(client, POD_NAMESPACES.meshos);

@@ -122,6 +122,16 @@ export interface BindingRecord {
 }
 
 const PODS_BY_NODE = 'node';
+
+interface BindTask {
+  pod: PodObject;
+  demand: PodDemand;
+  node: string;
+  score: number;
+  terms: string;
+  method: string;
+  matrix: LatencyMatrix;
+}
 /** Agent annotation: reserve room for this many more replicas (a forecast scale-up), for RESERVATION_TTL_MS. */
 export const RESERVE_ANNOTATION = 'meshos.dev/reserve-replicas';
 export const RESERVATION_TTL_MS = 15 * 60_000;
@@ -139,13 +149,16 @@ export class MeshScheduler {
   private readonly unschedulable = new Map<string, number>(); // pod key -> retry at
   private readonly contributions = new Map<string, Contribution>();
   private readonly usage = new Map<string, Usage>();
-  private readonly assumed = new Map<string, Contribution>();
+  /** Pods bound (or being bound) by this scheduler that the watch has not shown bound yet, indexed by node. */
+  private readonly assumed = new AssumedPods();
   private readonly holds = new Map<string, Hold>();
   private wake: (() => void) | undefined;
   private latency: { matrix: LatencyMatrix; readAt: number } = { matrix: {}, readAt: 0 };
   private holdSequence = 0;
   private started = false;
   private readonly reservedFor = new Map<string, string>();
+  private readonly bindQueue: BindTask[] = [];
+  private activeBinds = 0;
   /** Every binding made, newest last (bounded); tests and the bench read it. */
   readonly bindings: BindingRecord[] = [];
   lastBatch: { pods: number; result?: Pick<PlacementResult, 'method' | 'objective' | 'lpBound' | 'gapPercent' | 'seconds' | 'fallback'> } | undefined;
@@ -260,8 +273,8 @@ export class MeshScheduler {
     const usage = this.usage.get(name);
     const used: Resources = { cpu: usage?.cpu ?? 0, memory: usage?.memory ?? 0, pods: usage?.pods ?? 0 };
     const groups = new Set(usage?.groups.keys() ?? []);
-    for (const [key, assumed] of this.assumed) {
-      if (assumed.node !== name || key === forPod) continue;
+    for (const [key, assumed] of this.assumed.onNode(name)) {
+      if (key === forPod) continue;
       used.cpu += assumed.requests.cpu;
       used.memory += assumed.requests.memory;
       used.pods += assumed.requests.pods;
@@ -362,7 +375,10 @@ export class MeshScheduler {
     try {
       await Promise.all([...this.ownInformers, this.agents, this.meshes].map((i) => i.waitForSync()));
       this.options.logger.info({ scheduler: this.name, nodes: this.nodes.store.size, pending: this.pending.size }, `Scheduler ${this.name} started`);
-      await this.solver(); // load the WebAssembly before the first batch
+      // Load the WebAssembly and warm the solve path before the first batch.
+      const solver = await this.solver();
+      const warm = nodeModel({ metadata: { name: 'warm-up' }, status: { allocatable: { cpu: '1', memory: '1Gi', pods: '1' } } });
+      solvePlacement({ nodes: [warm], pods: [{ key: 'warm/up', requests: { cpu: 1, memory: 1, pods: 1 }, tolerations: [], nodeSelector: {}, requiredTerms: [], priority: 0 }], weights: weightsOf(undefined), latency: {} }, solver ? { solver } : {});
       this.started = true;
       for (const agent of this.agents.store.list()) this.onAgentAnnotation(agent);
       while (!signal.aborted) {
@@ -383,6 +399,7 @@ export class MeshScheduler {
         this.retryDue();
       }
     } finally {
+      await this.bindsSettled(5000);
       await Promise.allSettled(runs);
       await this.events.flush(2000);
     }
@@ -469,13 +486,14 @@ export class MeshScheduler {
       if (model && entry) commit(model, entry.demand);
     }
     const normaliser = normaliserFor(nodes, matrix);
-    const assignments: { pod: PodObject; node: string; score: number; terms: string; method: string }[] = direct.map(({ pod, node, hold }) => {
+    const assignments: BindTask[] = [];
+    for (const { pod, node, hold } of direct) {
       const entry = demands.get(objectKey(pod));
       const model = nodes.find((n) => n.name === node);
-      const weights = weightsOf(entry?.mesh);
-      const { score, terms } = model && entry ? explain(entry.demand, model, weights, matrix, normaliser) : { score: 0, terms: '' };
-      return { pod, node, score, terms, method: `held capacity ${hold.id}` };
-    });
+      if (!entry || !model) continue;
+      const { score, terms } = explain(entry.demand, model, weightsOf(entry.mesh), matrix, normaliser);
+      assignments.push({ pod, demand: entry.demand, node, score, terms, method: `held capacity (${hold.reason ?? 'hold'} ${hold.id})`, matrix });
+    }
     const unplaced: PodObject[] = [];
     const byMesh = new Map<string, { demand: PodDemand; mesh: Mesh | undefined }[]>();
     for (const entry of toSolve) {
@@ -505,13 +523,18 @@ export class MeshScheduler {
           continue;
         }
         const { score, terms } = explain(demand, model, weights, matrix, normaliser);
-        assignments.push({ pod, node, score, terms, method });
+        assignments.push({ pod, demand, node, score, terms, method, matrix });
       }
       nodes = result.nodesAfter;
     }
-    this.metrics?.batchDuration.observe((performance.now() - started) / 1000);
+    const solved = performance.now();
+    this.metrics?.batchDuration.observe((solved - started) / 1000);
 
-    await this.bindAll(assignments, demands, nodeObjects, matrix);
+    this.bindAll(assignments);
+    this.options.logger.info(
+      { pods: pods.length, placed: assignments.length, unplaced: unplaced.length, solveMs: Math.round(solved - started), queuedBinds: this.bindQueue.length, method: this.lastBatch?.result?.method },
+      `Scheduled a batch of ${pods.length} pods`,
+    );
     for (const pod of unplaced) await this.handleUnplaced(pod, demands.get(objectKey(pod))?.demand, matrix);
   }
 
@@ -529,64 +552,78 @@ export class MeshScheduler {
     return undefined;
   }
 
-  private async bindAll(
-    assignments: { pod: PodObject; node: string; score: number; terms: string; method: string }[],
-    demands: Map<string, { demand: PodDemand; mesh: Mesh | undefined }>,
-    nodeObjects: Map<string, NodeObject>,
-    matrix: LatencyMatrix,
-  ): Promise<void> {
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < assignments.length) {
-        const assignment = assignments[next++];
-        if (!assignment) continue;
-        const key = objectKey(assignment.pod);
-        const demand = demands.get(key)?.demand;
-        if (!demand) continue;
-        try {
-          if (this.options.beforeBind) await this.options.beforeBind(key, assignment.node);
-        } catch (error) {
-          this.options.logger.warn({ pod: key, error: getErrorMessage(error) }, 'beforeBind hook failed');
-        }
-        // The race check: is the node still there, and does the pod still fit on it now?
-        const live = this.nodes.store.get(assignment.node);
-        if (!live || !isSchedulable(live) || !nodeObjects.has(assignment.node)) {
-          this.requeue(key, 'requeued', `node ${assignment.node} vanished or became unschedulable since the solve`);
-          continue;
-        }
-        const now = this.nodeNow(live, key, agentKeyOf(assignment.pod));
-        const reason = violation(demand, now, matrix);
-        if (reason !== undefined) {
-          this.requeue(key, 'requeued', `node ${assignment.node} changed since the solve: ${reason}`);
-          continue;
-        }
-        this.assumed.set(key, { node: assignment.node, requests: demand.requests, group: demand.spreadGroup });
-        try {
-          await this.bind(assignment.pod, assignment.node, assignment.score);
-          this.metrics?.podsBound.inc({ result: 'bound' });
-          this.bindings.push({ pod: key, node: assignment.node, score: assignment.score, method: assignment.method });
-          if (this.bindings.length > 100_000) this.bindings.splice(0, 50_000);
-          this.events.record(assignment.pod, {
-            type: 'Normal',
-            reason: 'Scheduled',
-            action: 'Binding',
-            note: `Bound ${key} to ${assignment.node}: score ${assignment.score.toFixed(3)} (0 best, 1 worst) = ${assignment.terms}; by ${assignment.method}`,
-          });
-        } catch (error) {
-          this.assumed.delete(key);
-          if (isConflict(error) || (error instanceof ApiError && error.statusCode === 409)) {
-            this.metrics?.podsBound.inc({ result: 'conflict' });
-          } else if (isNotFound(error)) {
-            this.metrics?.podsBound.inc({ result: 'gone' });
-          } else {
-            this.metrics?.podsBound.inc({ result: 'error' });
-            this.options.logger.warn({ pod: key, node: assignment.node, error: getErrorMessage(error) }, `Failed to bind pod ${key}`);
-            this.requeue(key, undefined, undefined);
-          }
-        }
+  /**
+   * Queues the bindings and returns: binding runs in the background (bindConcurrency at a time)
+   * while the next batch is solved. Each pod is assumed on its node from now on, so the next
+   * solve does not count the same room twice.
+   */
+  private bindAll(assignments: BindTask[]): void {
+    for (const task of assignments) this.assumed.set(objectKey(task.pod), { node: task.node, requests: task.demand.requests, group: task.demand.spreadGroup });
+    this.bindQueue.push(...assignments);
+    this.pumpBinds();
+  }
+
+  private pumpBinds(): void {
+    while (this.activeBinds < (this.options.bindConcurrency ?? 64) && this.bindQueue.length > 0) {
+      const task = this.bindQueue.shift() as BindTask;
+      this.activeBinds++;
+      void this.bindOne(task).finally(() => {
+        this.activeBinds--;
+        this.pumpBinds();
+      });
+    }
+  }
+
+  /** Resolves when no binding is queued or in flight (or the timeout passes). */
+  async bindsSettled(timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while ((this.activeBinds > 0 || this.bindQueue.length > 0) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+
+  private async bindOne(task: BindTask): Promise<void> {
+    const key = objectKey(task.pod);
+    const { demand } = task;
+    try {
+      if (this.options.beforeBind) await this.options.beforeBind(key, task.node);
+    } catch (error) {
+      this.options.logger.warn({ pod: key, error: getErrorMessage(error) }, 'beforeBind hook failed');
+    }
+    // The race check: is the node still there, and does the pod still fit on it now?
+    const live = this.nodes.store.get(task.node);
+    if (!live || !isSchedulable(live)) {
+      this.assumed.delete(key);
+      this.requeue(key, 'requeued', `node ${task.node} vanished or became unschedulable since the solve`);
+      return;
+    }
+    const reason = violation(demand, this.nodeNow(live, key, agentKeyOf(task.pod)), task.matrix);
+    if (reason !== undefined) {
+      this.assumed.delete(key);
+      this.requeue(key, 'requeued', `node ${task.node} changed since the solve: ${reason}`);
+      return;
+    }
+    try {
+      await this.bind(task.pod, task.node, task.score);
+      this.metrics?.podsBound.inc({ result: 'bound' });
+      this.bindings.push({ pod: key, node: task.node, score: task.score, method: task.method });
+      if (this.bindings.length > 100_000) this.bindings.splice(0, 50_000);
+      this.events.record(task.pod, {
+        type: 'Normal',
+        reason: 'Scheduled',
+        action: 'Binding',
+        note: `Bound ${key} to ${task.node}: score ${task.score.toFixed(3)} (0 best, 1 worst) = ${task.terms}; by ${task.method}`,
+      });
+    } catch (error) {
+      this.assumed.delete(key);
+      if (isConflict(error) || (error instanceof ApiError && error.statusCode === 409)) {
+        this.metrics?.podsBound.inc({ result: 'conflict' });
+      } else if (isNotFound(error)) {
+        this.metrics?.podsBound.inc({ result: 'gone' });
+      } else {
+        this.metrics?.podsBound.inc({ result: 'error' });
+        this.options.logger.warn({ pod: key, node: task.node, error: getErrorMessage(error) }, `Failed to bind pod ${key}`);
+        this.requeue(key, undefined, undefined);
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.options.bindConcurrency ?? 64, Math.max(1, assignments.length)) }, worker));
+    }
   }
 
   private requeue(key: string, result: 'requeued' | undefined, why: string | undefined): void {
@@ -686,6 +723,37 @@ export class MeshScheduler {
     this.options.logger.info({ pod: key, node: choice.node, victims: choice.victims }, `Preempted ${choice.victims.length} pods on ${choice.node} for ${key}`);
     this.enqueue(key);
     return true;
+  }
+}
+
+/** Assumed pods by key and by node, so the per-node view stays cheap with thousands in flight. */
+class AssumedPods {
+  private readonly byKey = new Map<string, Contribution>();
+  private readonly byNode = new Map<string, Map<string, Contribution>>();
+
+  set(key: string, contribution: Contribution): void {
+    this.delete(key);
+    this.byKey.set(key, contribution);
+    let onNode = this.byNode.get(contribution.node);
+    if (!onNode) this.byNode.set(contribution.node, (onNode = new Map<string, Contribution>()));
+    onNode.set(key, contribution);
+  }
+
+  delete(key: string): void {
+    const previous = this.byKey.get(key);
+    if (!previous) return;
+    this.byKey.delete(key);
+    const onNode = this.byNode.get(previous.node);
+    onNode?.delete(key);
+    if (onNode?.size === 0) this.byNode.delete(previous.node);
+  }
+
+  has(key: string): boolean {
+    return this.byKey.has(key);
+  }
+
+  onNode(node: string): Iterable<[string, Contribution]> {
+    return this.byNode.get(node) ?? [];
   }
 }
 
