@@ -250,7 +250,8 @@ describe('meshos-scheduler', () => {
         if (pod.endsWith('/fill') && !raced.has('fill')) {
           raced.set('fill', node);
           // Another scheduler (here: a direct nodeName) takes the rest of the node meanwhile.
-          const free = scheduler.nodeModels().find((n) => n.name === node)?.free.cpu ?? 0;
+          const live = scheduler.nodes.store.get(node);
+          const free = live ? scheduler.nodeNow(live, pod).free.cpu : 0; // room as if this pod were not there
           await client.create(CoreResources.pod, podManifest('squatter', { cpu: `${free}m`, nodeName: node }));
           await eventually('squatter in cache', () => scheduler.pods.store.get(`${namespace}/squatter`)?.spec?.nodeName === node);
         }
