@@ -268,9 +268,11 @@ export function solvePlacement(problem: PlacementProblem, options: SolveOptions 
     const regret = (c: PodClass): number => {
       const order = typeOrder[c.index] ?? [];
       const first = order[0];
-      const second = order[1];
       if (!first) return 0;
-      return (second ? (score[c.index]?.[second.index] ?? 1) : 1) - (score[c.index]?.[first.index] ?? 0);
+      const best = score[c.index]?.[first.index] ?? 0;
+      // The next strictly worse type: types of equal score (same zone, other sizes) are no fallback cost.
+      const next = order.find((t) => (score[c.index]?.[t.index] ?? 0) > best + 1e-9);
+      return (next ? (score[c.index]?.[next.index] ?? 1) : 1) - best;
     };
     const arrival = new Map(problem.pods.map((pod, i) => [pod.key, i]));
     remaining.sort(
