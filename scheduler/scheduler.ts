@@ -505,7 +505,7 @@ export class MeshScheduler {
       const weights = weightsOf(entries[0]?.mesh);
       const result = solvePlacement(
         { nodes, pods: entries.map((e) => e.demand), weights, latency: matrix, normaliser },
-        { ...(solver ? { solver } : {}), timeBudgetMs: this.options.timeBudgetMs ?? 2000, greedyOrder: 'regret' },
+        { ...(solver ? { solver } : {}), timeBudgetMs: this.options.timeBudgetMs ?? 2000 },
       );
       this.metrics?.batches.inc({ method: result.method });
       if (result.fallback) this.metrics?.fallbacks.inc({ reason: result.fallback });
