@@ -54,7 +54,7 @@ const round = (n: number, digits = 2): number => Math.round(n * 10 ** digits) / 
 
 /** The Mesh as it would be after the change (metadata and status untouched). */
 export function patchedMesh(mesh: Mesh, patch: Record<string, unknown>): Mesh {
-  const spec = applyMergePatch(mesh.spec, (patch['spec'] as Record<string, unknown> | undefined) ?? {}) as Mesh['spec'];
+  const spec = applyMergePatch(mesh.spec, patch['spec'] ?? {}) as Mesh['spec'];
   return { ...mesh, spec };
 }
 
