@@ -15,7 +15,7 @@ function agent(name: string, certifications: string[], verified: string[], viola
     kind: 'Agent',
     metadata: { name, namespace: 'ns', annotations: { 'trust.meshos.dev/evidence': JSON.stringify(evidence) } },
     spec: { meshRef: 'm', description: 'an agent', certifications, runtime: { image: 'x' } },
-  } as Agent;
+  };
 }
 
 const agents = [agent('a', ['soc2', 'iso27001', 'hipaa'], ['soc2', 'iso27001', 'hipaa'], 0), agent('b', [], [], 0), agent('c', ['soc2'], ['soc2'], 3), agent('d', ['soc2'], [], 1)];
