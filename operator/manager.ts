@@ -25,6 +25,10 @@ import { tokenReviewCallerResolver } from '../kernel/memory/callers.js';
 import { SecretKeyStore } from '../kernel/memory/keystore.js';
 import { startMemoryServer, type MemoryServer } from '../kernel/memory/server.js';
 import { OperatorMetrics } from './metrics.js';
+import { ProposalLifecycle } from './controllers/proposal-lifecycle.js';
+import { Governance } from '../governance/service.js';
+import { connectGovernanceChain, type GovernanceChainOptions } from '../governance/setup.js';
+import { startPortal, type PortalOptions, type PortalServer } from '../governance/portal/server.js';
 import { systemClock } from './ratelimit/clock.js';
 
 export interface ManagerOptions {
@@ -56,6 +60,8 @@ export interface ManagerOptions {
    * log). Agents authenticate with a token of the ServiceAccount named like their Agent.
    */
   memory?: { host: string; port: number; dataDir: string; keyNamespace?: string };
+  /** Governance: the chain that anchors Proposals and the voters' portal (served while leading). */
+  governance?: { chain?: GovernanceChainOptions; portal?: PortalOptions };
 }
 
 /**
@@ -86,6 +92,10 @@ export class Manager {
   /** The autonomous loop, present while this replica leads. */
   kernel: KernelLoop | undefined;
   private approvals: ApprovalBridge | undefined;
+  /** Proposals' votes, tallies and anchors; its chain is connected while this replica leads. */
+  readonly governance: Governance;
+  /** Port of the voters' portal while it runs. */
+  portalPort = 0;
 
   constructor(private readonly options: ManagerOptions) {
     this.logger = options.logger;
@@ -136,6 +146,9 @@ export class Manager {
     proposals.store.addIndex(PROPOSALS_BY_MESH, proposalMeshKeys);
     pods.store.addIndex(PODS_BY_AGENT, podAgentKeys);
 
+    this.governance = new Governance({ client: this.client, meshes: meshes.store, agents: agents.store, proposals: proposals.store });
+    const lifecycle = new ProposalLifecycle({ client: this.client, governance: this.governance, events: this.events, agents: () => agents.store.list(), now: () => new Date() });
+
     const workers = options.workers ?? 16;
     const controllerOptions = { metrics: this.metrics, logger: this.logger };
     this.controllers = {
@@ -153,7 +166,7 @@ export class Manager {
         { ...controllerOptions, workers },
       ),
       mesh: new Controller(new MeshReconciler({ client: this.client, meshes, agents, events: this.events }), { ...controllerOptions, workers: 2 }),
-      proposal: new Controller(new ProposalReconciler({ client: this.client, proposals, meshes, events: this.events }), {
+      proposal: new Controller(new ProposalReconciler({ client: this.client, proposals, meshes, events: this.events, lifecycle }), {
         ...controllerOptions,
         workers: 4,
       }),
@@ -312,9 +325,14 @@ export class Manager {
     for (const p of this.informers.proposals.store.list()) this.controllers.proposal.enqueue(objectKey(p));
     const kernel = this.startKernel(signal);
     const memory = this.options.memory ? await this.startMemory(this.options.memory) : undefined;
+    const chain = await this.connectChain();
+    const portal = this.options.governance?.portal ? await this.startPortal(this.options.governance.portal) : undefined;
     try {
       await Promise.all([...Object.values(this.controllers).map((c) => c.run(signal)), kernel]);
     } finally {
+      await portal?.close();
+      this.governance.chain = undefined;
+      await chain?.close();
       await memory?.close();
       this.leading = false;
       this.metrics.isLeader.set(0);
@@ -383,6 +401,29 @@ export class Manager {
     this.memoryPort = server.port;
     this.logger.info({ address: server.address, dataDir: options.dataDir }, `Serving context memory on ${server.address}`);
     return server;
+  }
+
+  /** Connects the governance chain; Proposals wait to be anchored until it is (a failure is logged, not fatal). */
+  private async connectChain(): Promise<{ close(): Promise<void> } | undefined> {
+    const options = this.options.governance?.chain;
+    if (!options) return undefined;
+    try {
+      const connected = await connectGovernanceChain(this.client, options);
+      if (!connected) return undefined;
+      this.governance.chain = connected.chain;
+      this.logger.info({ chainId: connected.chain.chainId, anchor: connected.chain.anchorAddress, registry: connected.chain.registryAddress, dev: Boolean(connected.devChain) }, `Connected governance chain ${connected.chain.chainId}`);
+      return connected;
+    } catch (error) {
+      this.logger.error({ error: getErrorMessage(error) }, 'Failed to connect the governance chain; proposals will not be anchored');
+      return undefined;
+    }
+  }
+
+  private async startPortal(options: PortalOptions): Promise<PortalServer> {
+    const portal = await startPortal(this.governance, options);
+    this.portalPort = portal.port;
+    this.logger.info({ url: portal.url }, `Serving the voters' portal on ${portal.url}`);
+    return portal;
   }
 
   private async ensureLeaseNamespace(): Promise<void> {
