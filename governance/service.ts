@@ -145,13 +145,13 @@ export class Governance {
     return { result, valid, discarded };
   }
 
-  async liveTally(key: string): Promise<{ result: TallyResult; ballots: StoredBallot[] } | undefined> {
+  async liveTally(key: string): Promise<{ result: TallyResult; ballots: StoredBallot[]; discarded: { voter: string; reason: string }[] } | undefined> {
     const proposal = this.deps.proposals.get(key);
     const mesh = proposal ? this.deps.meshes.get(proposal.spec.meshRef) : undefined;
     if (!proposal || !mesh || !tallyStatus(proposal)) return undefined;
     const stored = await this.ballots.list(proposal);
-    const { result, valid } = this.tally(proposal, mesh, stored);
-    return { result, ballots: valid };
+    const { result, valid, discarded } = this.tally(proposal, mesh, stored);
+    return { result, ballots: valid, discarded };
   }
 }
 

@@ -1,6 +1,7 @@
 // Connects the governance module to its chain while the operator leads: a local development
 // chain it starts itself, or any JSON-RPC URL with the signer key from a Secret.
 import type { KubeClient } from '../operator/kube/client.js';
+import { isNotFound } from '../operator/kube/errors.js';
 import { CoreResources } from '../operator/kube/resources.js';
 import type { KubeObject } from '../operator/kube/object.js';
 import { GovernanceChain } from './chain/anchor.js';
@@ -40,7 +41,48 @@ export interface ConnectedChain {
   close(): Promise<void>;
 }
 
-export async function connectGovernanceChain(client: KubeClient, options: GovernanceChainOptions, onLog?: (line: string) => void): Promise<ConnectedChain | undefined> {
+/** ConfigMap (in the operator's namespace) remembering the deployed contracts, so a restart reuses them. */
+export const CHAIN_CONFIGMAP = 'meshos-governance-chain';
+
+interface ConfigMap extends KubeObject {
+  data?: Record<string, string>;
+}
+
+async function rememberedAddresses(client: KubeClient, namespace: string, chainId: number, genesis: string): Promise<{ anchorAddress?: string; registryAddress?: string }> {
+  try {
+    const configMap = await client.get<ConfigMap>(CoreResources.configMap, namespace, CHAIN_CONFIGMAP);
+    const data = configMap.data ?? {};
+    // A new development chain has another genesis block: its old addresses mean nothing.
+    if (data['chainId'] !== String(chainId) || data['genesisHash'] !== genesis) return {};
+    return { ...(data['anchorAddress'] ? { anchorAddress: data['anchorAddress'] } : {}), ...(data['registryAddress'] ? { registryAddress: data['registryAddress'] } : {}) };
+  } catch (error) {
+    if (isNotFound(error)) return {};
+    throw error;
+  }
+}
+
+async function rememberAddresses(client: KubeClient, namespace: string, data: Record<string, string>): Promise<void> {
+  const manifest = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: CHAIN_CONFIGMAP, namespace }, data };
+  await client.patch(CoreResources.configMap, namespace, CHAIN_CONFIGMAP, manifest, { patchType: 'apply', fieldManager: 'meshos-governance', force: true });
+}
+
+async function genesisHash(rpcUrl: string): Promise<string> {
+  const response = await fetch(rpcUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_getBlockByNumber', params: ['0x0', false] }),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const body = (await response.json()) as { result?: { hash?: string } };
+  return body.result?.hash ?? '';
+}
+
+export async function connectGovernanceChain(
+  client: KubeClient,
+  options: GovernanceChainOptions,
+  namespace: string,
+  onLog?: (line: string) => void,
+): Promise<ConnectedChain | undefined> {
   let devChain: DevChain | undefined;
   let rpcUrl = options.rpcUrl;
   let chainId = options.chainId;
@@ -55,13 +97,18 @@ export async function connectGovernanceChain(client: KubeClient, options: Govern
   if (!chainId) throw new Error('--chain-id is required with --chain-rpc-url');
   if (!signerKey) throw new Error('--chain-signer-secret is required with --chain-rpc-url');
   try {
+    const genesis = await genesisHash(rpcUrl);
+    const remembered = await rememberedAddresses(client, namespace, chainId, genesis);
+    const anchorAddress = options.anchorAddress ?? remembered.anchorAddress;
+    const registryAddress = options.registryAddress ?? remembered.registryAddress;
     const chain = await GovernanceChain.connect({
       rpcUrl,
       chainId,
       signerKey,
-      ...(options.anchorAddress ? { anchorAddress: options.anchorAddress } : {}),
-      ...(options.registryAddress ? { registryAddress: options.registryAddress } : {}),
+      ...(anchorAddress ? { anchorAddress } : {}),
+      ...(registryAddress ? { registryAddress } : {}),
     });
+    await rememberAddresses(client, namespace, { chainId: String(chainId), genesisHash: genesis, rpcUrl, anchorAddress: chain.anchorAddress, registryAddress: chain.registryAddress });
     return {
       chain,
       ...(devChain ? { devChain } : {}),

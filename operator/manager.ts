@@ -331,6 +331,7 @@ export class Manager {
       await Promise.all([...Object.values(this.controllers).map((c) => c.run(signal)), kernel]);
     } finally {
       await portal?.close();
+      this.portalPort = 0;
       this.governance.chain = undefined;
       await chain?.close();
       await memory?.close();
@@ -408,7 +409,8 @@ export class Manager {
     const options = this.options.governance?.chain;
     if (!options) return undefined;
     try {
-      const connected = await connectGovernanceChain(this.client, options);
+      await this.ensureLeaseNamespace();
+      const connected = await connectGovernanceChain(this.client, options, this.options.leaseNamespace ?? 'meshos-system');
       if (!connected) return undefined;
       this.governance.chain = connected.chain;
       this.logger.info({ chainId: connected.chain.chainId, anchor: connected.chain.anchorAddress, registry: connected.chain.registryAddress, dev: Boolean(connected.devChain) }, `Connected governance chain ${connected.chain.chainId}`);

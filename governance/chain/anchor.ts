@@ -94,31 +94,45 @@ export class GovernanceChain {
     return new GovernanceChain(provider, wallet, settings.chainId, anchorAddress, registryAddress);
   }
 
+  /** The anchor contract at `address` (a Proposal stays with the contract its ballots were signed for). */
+  private contractAt(address: string | undefined): Contract {
+    return address && address.toLowerCase() !== this.anchorAddress ? (this.anchorContract.attach(address) as Contract) : this.anchorContract;
+  }
+
   /** The anchor of a Proposal, if it is on chain, with the transaction that wrote it. */
-  async findAnchor(contentHash: string): Promise<AnchorRecord | undefined> {
-    const [ballotsRoot, tally, anchoredAt] = (await this.anchorContract.getFunction('anchorOf').staticCall(contentHash)) as [string, { outcome: bigint }, bigint];
+  async findAnchor(contentHash: string, address?: string): Promise<AnchorRecord | undefined> {
+    const contract = this.contractAt(address);
+    const [ballotsRoot, tally, anchoredAt] = (await contract.getFunction('anchorOf').staticCall(contentHash)) as [string, { outcome: bigint }, bigint];
     if (anchoredAt === 0n) return undefined;
-    const logs = await this.anchorContract.queryFilter(this.anchorContract.filters['ProposalAnchored']!(contentHash), 0, 'latest');
+    const logs = await contract.queryFilter(contract.filters['ProposalAnchored']!(contentHash), 0, 'latest');
     const log = logs[0];
     if (!log) return undefined;
     const outcome = (Object.entries(OUTCOME_CODES).find(([, code]) => BigInt(code) === tally.outcome)?.[0] ?? 'Rejected') as TallyOutcome;
-    return { chainId: this.chainId, contract: getAddress(this.anchorAddress), contentHash, ballotsRoot, outcome, txHash: log.transactionHash, blockNumber: log.blockNumber };
+    return { chainId: this.chainId, contract: getAddress(await contract.getAddress()), contentHash, ballotsRoot, outcome, txHash: log.transactionHash, blockNumber: log.blockNumber };
   }
 
   /**
    * Anchors once: when the Proposal is already on chain (a retry after a restart) the existing
    * anchor is returned and nothing is sent. `onSent` sees the transaction hash before mining.
    */
-  anchor(contentHash: string, ballotsRoot: string, result: TallyResult, ballots: number, onSent?: (txHash: string) => Promise<void> | void): Promise<AnchorRecord & { gasUsed: bigint | undefined }> {
+  anchor(
+    contentHash: string,
+    ballotsRoot: string,
+    result: TallyResult,
+    ballots: number,
+    onSent?: (txHash: string) => Promise<void> | void,
+    address?: string,
+  ): Promise<AnchorRecord & { gasUsed: bigint | undefined }> {
+    const contract = this.contractAt(address);
     const run = async (): Promise<AnchorRecord & { gasUsed: bigint | undefined }> => {
-      const existing = await this.findAnchor(contentHash);
+      const existing = await this.findAnchor(contentHash, address);
       if (existing) return { ...existing, gasUsed: undefined };
       this.wallet.reset();
-      const tx = (await this.anchorContract.getFunction('anchor')(contentHash, ballotsRoot, onChainTally(result, ballots))) as { hash: string; wait(): Promise<{ blockNumber: number; gasUsed: bigint; status: number | null } | null> };
+      const tx = (await contract.getFunction('anchor')(contentHash, ballotsRoot, onChainTally(result, ballots))) as { hash: string; wait(): Promise<{ blockNumber: number; gasUsed: bigint; status: number | null } | null> };
       await onSent?.(tx.hash);
       const receipt = await tx.wait();
       if (!receipt || receipt.status !== 1) throw new Error(`anchoring transaction ${tx.hash} failed`);
-      return { chainId: this.chainId, contract: getAddress(this.anchorAddress), contentHash, ballotsRoot, outcome: result.outcome, txHash: tx.hash, blockNumber: receipt.blockNumber, gasUsed: receipt.gasUsed };
+      return { chainId: this.chainId, contract: getAddress(await contract.getAddress()), contentHash, ballotsRoot, outcome: result.outcome, txHash: tx.hash, blockNumber: receipt.blockNumber, gasUsed: receipt.gasUsed };
     };
     const next = this.queue.then(run, run);
     this.queue = next.catch(() => undefined);
@@ -126,8 +140,8 @@ export class GovernanceChain {
   }
 
   /** Asks the contract whether a ballot leaf is under the anchored root of a Proposal. */
-  async verifyOnChain(contentHash: string, leaf: readonly [string, string, number, string], proof: readonly string[]): Promise<boolean> {
-    return (await this.anchorContract.getFunction('verifyBallot').staticCall(contentHash, leaf[0], leaf[1], leaf[2], leaf[3], proof)) as boolean;
+  async verifyOnChain(contentHash: string, leaf: readonly [string, string, number, string], proof: readonly string[], address?: string): Promise<boolean> {
+    return (await this.contractAt(address).getFunction('verifyBallot').staticCall(contentHash, leaf[0], leaf[1], leaf[2], leaf[3], proof)) as boolean;
   }
 
   destroy(): void {

@@ -158,7 +158,7 @@ export function createPortalHandler(governance: Governance, options: PortalOptio
       const live = await governance.liveTally(key);
       const ballots = live?.ballots ?? [];
       const tree = ballotTree(ballots);
-      return send(response, 200, { root: tree.root, leafTypes: ['address', 'uint256', 'uint8', 'bytes32'], ballots: ballots.map((b, i) => ({ ...b, leaf: tree.leaves[i], proof: tree.proof(i) })) });
+      return send(response, 200, { root: tree.root, discarded: live?.discarded ?? [], leafTypes: ['address', 'uint256', 'uint8', 'bytes32'], ballots: ballots.map((b, i) => ({ ...b, leaf: tree.leaves[i], proof: tree.proof(i) })) });
     }
     if (request.method === 'GET' && sub === '/verify') {
       const anchor = anchorStatus(proposal);
@@ -167,16 +167,16 @@ export function createPortalHandler(governance: Governance, options: PortalOptio
       const ballots = live?.ballots ?? [];
       const tree = ballotTree(ballots);
       const chain = governance.chain;
-      const onChain = chain && chain.chainId === anchor.chainId && chain.anchorAddress === anchor.contract ? await chain.findAnchor(anchor.contentHash) : undefined;
+      const onChain = chain && chain.chainId === anchor.chainId ? await chain.findAnchor(anchor.contentHash, anchor.contract) : undefined;
       const checks = await Promise.all(
         ballots.map(async (b, i) => ({
           voter: b.voter,
           offChain: verifyInclusion(anchor.ballotsRoot ?? '', b, tree.proof(i)),
-          onChain: onChain && tree.leaves[i] ? await chain!.verifyOnChain(anchor.contentHash, tree.leaves[i], tree.proof(i)) : null,
+          onChain: onChain && tree.leaves[i] ? await chain!.verifyOnChain(anchor.contentHash, tree.leaves[i], tree.proof(i), anchor.contract) : null,
         })),
       );
       const ok = tree.root === anchor.ballotsRoot && (!onChain || onChain.ballotsRoot === anchor.ballotsRoot) && checks.every((c) => c.offChain && c.onChain !== false);
-      return send(response, 200, { ok, recordedRoot: anchor.ballotsRoot, rebuiltRoot: tree.root, onChainRoot: onChain?.ballotsRoot ?? null, txHash: anchor.txHash, blockNumber: anchor.blockNumber, chainId: anchor.chainId, ballots: checks });
+      return send(response, 200, { ok, discarded: live?.discarded ?? [], recordedRoot: anchor.ballotsRoot, rebuiltRoot: tree.root, onChainRoot: onChain?.ballotsRoot ?? null, txHash: anchor.txHash, blockNumber: anchor.blockNumber, chainId: anchor.chainId, ballots: checks });
     }
     return send(response, 405, { error: `${request.method ?? ''} ${path} is not supported` });
   }

@@ -178,6 +178,7 @@ export class ProposalLifecycle {
     if (!chain) return 'wait';
     const result = status.tally?.result;
     if (!result) return 'done';
+    if (anchor.chainId !== chain.chainId) throw new Error(`proposal ${key} was opened on chain ${anchor.chainId}; the operator is connected to chain ${chain.chainId}`);
     const stored = await this.deps.governance.ballots.list(proposal);
     const mesh = this.deps.governance.deps.meshes.get(proposal.spec.meshRef);
     const valid = mesh ? this.deps.governance.tally(proposal, mesh, stored).valid : [];
@@ -186,7 +187,7 @@ export class ProposalLifecycle {
       // Recorded before mining: after a restart the transaction is found, not sent again.
       status.anchor = { ...anchor, state: 'Sent', txHash };
       await applyStatus(this.deps.client, MeshOsResources.proposal, key, { ...status, conditions: status.conditions }, GOVERNANCE_FIELD_MANAGER);
-    });
+    }, anchor.contract);
     status.anchor = { ...anchor, state: 'Anchored', chainId: record.chainId, contract: record.contract.toLowerCase(), ballotsRoot: record.ballotsRoot, txHash: record.txHash, blockNumber: record.blockNumber, outcome: record.outcome };
     await this.write(key, proposal, status, {
       reason: 'Anchored',
