@@ -34,6 +34,14 @@ const program = new Command('meshos-operator')
   .option('--watch-silence <ms>', 'restart a watch silent for this long', positiveInt('--watch-silence'), 150_000)
   .option('--resync-period <ms>', 're-queue every object this often', positiveInt('--resync-period'), 600_000)
   .option('--memory-bind-address <host:port>', 'serve the shared context memory gRPC service here while leading (off when unset)', address('--memory-bind-address'))
+  .option('--portal-bind-address <host:port>', "serve the voters' portal here while leading (off when unset)", address('--portal-bind-address'))
+  .option('--portal-dev-mode', "voters' portal: offer signing with a local key (development only)", false)
+  .option('--chain-dev', 'governance: start a local hardhat chain on 127.0.0.1 and deploy the contracts (development)', false)
+  .option('--chain-rpc-url <url>', 'governance: JSON-RPC URL of the chain that anchors proposals')
+  .option('--chain-id <id>', 'governance: EIP-155 chain id of --chain-rpc-url', positiveInt('--chain-id'))
+  .option('--chain-signer-secret <namespace/name>', 'governance: Secret whose data.privateKey is the key that anchors')
+  .option('--chain-anchor-address <address>', 'governance: deployed anchor contract (deployed when unset)')
+  .option('--chain-registry-address <address>', 'governance: deployed ERC-1056 DID registry (deployed when unset)')
   .option('--memory-data-dir <dir>', 'directory of the context memory log (a persistent volume in a cluster)', process.env['MESHOS_MEMORY_DIR'] ?? '/var/lib/meshos/memory');
 
 async function main(): Promise<number> {
@@ -54,6 +62,14 @@ async function main(): Promise<number> {
     resyncPeriod: number;
     memoryBindAddress?: { host: string; port: number };
     memoryDataDir: string;
+    portalBindAddress?: { host: string; port: number };
+    portalDevMode: boolean;
+    chainDev: boolean;
+    chainRpcUrl?: string;
+    chainId?: number;
+    chainSignerSecret?: string;
+    chainAnchorAddress?: string;
+    chainRegistryAddress?: string;
   }>();
   const logger = createLogger();
   const connection = await loadClusterConnection(flags.kubeconfig);
@@ -74,6 +90,17 @@ async function main(): Promise<number> {
     informer: { watchSilenceMs: flags.watchSilence, resyncPeriodMs: flags.resyncPeriod },
     kernelModules: [createDriftModule()],
     ...(flags.memoryBindAddress ? { memory: { ...flags.memoryBindAddress, dataDir: flags.memoryDataDir } } : {}),
+    governance: {
+      chain: {
+        devChain: flags.chainDev,
+        ...(flags.chainRpcUrl ? { rpcUrl: flags.chainRpcUrl } : {}),
+        ...(flags.chainId ? { chainId: flags.chainId } : {}),
+        ...(flags.chainSignerSecret ? { signerSecret: flags.chainSignerSecret } : {}),
+        ...(flags.chainAnchorAddress ? { anchorAddress: flags.chainAnchorAddress } : {}),
+        ...(flags.chainRegistryAddress ? { registryAddress: flags.chainRegistryAddress } : {}),
+      },
+      ...(flags.portalBindAddress ? { portal: { ...flags.portalBindAddress, devMode: flags.portalDevMode } } : {}),
+    },
   });
   const stop = new AbortController();
   for (const signalName of ['SIGTERM', 'SIGINT'] as const) {
