@@ -150,6 +150,24 @@ describe('governance lifecycle', () => {
     expect(JSON.parse(store.data?.['ballots.json'] ?? '[]')).toHaveLength(3);
   });
 
+  it('registers the Mesh and its Agents as DIDs and resolves did:mesh with CAIP-10 accounts', async () => {
+    const mesh = await eventually('mesh identity recorded', async () => {
+      const m = await client.get<Mesh>(MeshOsResources.mesh, undefined, meshName);
+      return (m.status?.anchors as { identity?: { address: string } } | undefined)?.identity ? m : undefined;
+    }, 60_000);
+    const identity = (mesh.status?.anchors as { identity: { address: string; ethrDid: string } }).identity;
+    const did = `did:mesh:test:${meshName}`;
+    const resolved = (await (await fetch(`${portal()}/api/dids/${encodeURIComponent(did)}`)).json()) as { didDocument: { alsoKnownAs: string[]; verificationMethod: { blockchainAccountId: string }[]; service: { serviceEndpoint: string }[] } };
+    expect(resolved.didDocument.alsoKnownAs).toEqual([identity.ethrDid]);
+    expect(resolved.didDocument.verificationMethod[0]?.blockchainAccountId).toBe(`eip155:31337:${identity.address}`);
+    expect(resolved.didDocument.service[0]?.serviceEndpoint).toBe(did);
+    const agent = await eventually('agent DID recorded', async () => {
+      const a = await client.get<Agent>(MeshOsResources.agent, namespace, 'agent-0');
+      return a.status?.did ? a : undefined;
+    }, 60_000);
+    expect(agent.status?.did).toBe(`${did}:${namespace}:agent-0`);
+  });
+
   it('lets a human supermajority veto whatever the AI votes, and refuses ballots after the period', async () => {
     await client.create(MeshOsResources.proposal, {
       apiVersion: 'meshos.dev/v1alpha1',

@@ -61,6 +61,8 @@ export function impactOf(proposal: Proposal): ImpactAnalysis | undefined {
 export class Governance {
   readonly ballots: BallotStore;
   chain: GovernanceChain | undefined;
+  /** Resolves did:ethr and did:mesh while a chain is connected. */
+  resolveDid: ((did: string) => Promise<unknown>) | undefined;
 
   constructor(
     readonly deps: {

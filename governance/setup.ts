@@ -37,6 +37,8 @@ export async function signerKeyFromSecret(client: KubeClient, ref: string): Prom
 
 export interface ConnectedChain {
   chain: GovernanceChain;
+  rpcUrl: string;
+  signerKey: string;
   devChain?: DevChain;
   close(): Promise<void>;
 }
@@ -111,6 +113,8 @@ export async function connectGovernanceChain(
     await rememberAddresses(client, namespace, { chainId: String(chainId), genesisHash: genesis, rpcUrl, anchorAddress: chain.anchorAddress, registryAddress: chain.registryAddress });
     return {
       chain,
+      rpcUrl,
+      signerKey,
       ...(devChain ? { devChain } : {}),
       close: async () => {
         chain.destroy();

@@ -28,6 +28,7 @@ import { OperatorMetrics } from './metrics.js';
 import { ProposalLifecycle } from './controllers/proposal-lifecycle.js';
 import { Governance } from '../governance/service.js';
 import { connectGovernanceChain, type GovernanceChainOptions } from '../governance/setup.js';
+import { IdentityRegistrar } from '../governance/did/registrar.js';
 import { startPortal, type PortalOptions, type PortalServer } from '../governance/portal/server.js';
 import { systemClock } from './ratelimit/clock.js';
 
@@ -413,8 +414,26 @@ export class Manager {
       const connected = await connectGovernanceChain(this.client, options, this.options.leaseNamespace ?? 'meshos-system');
       if (!connected) return undefined;
       this.governance.chain = connected.chain;
+      const registrar = new IdentityRegistrar({ client: this.client, chain: connected.chain, operatorKey: connected.signerKey, rpcUrl: connected.rpcUrl, meshes: this.informers.meshes.store, agents: this.informers.agents.store, logger: this.logger.child({ component: 'did' }) });
+      const resolver = registrar.resolver();
+      this.governance.resolveDid = (did) => resolver.resolve(did);
+      // Mesh and Agent DIDs are registered in the background, every 10 s while leading.
+      const stopRegistrar = new AbortController();
+      const registering = (async () => {
+        while (!stopRegistrar.signal.aborted) {
+          await registrar.syncOnce();
+          await systemClock.sleep(10_000, stopRegistrar.signal).catch(() => undefined);
+        }
+      })();
       this.logger.info({ chainId: connected.chain.chainId, anchor: connected.chain.anchorAddress, registry: connected.chain.registryAddress, dev: Boolean(connected.devChain) }, `Connected governance chain ${connected.chain.chainId}`);
-      return connected;
+      return {
+        close: async () => {
+          stopRegistrar.abort();
+          await registering;
+          this.governance.resolveDid = undefined;
+          await connected.close();
+        },
+      };
     } catch (error) {
       this.logger.error({ error: getErrorMessage(error) }, 'Failed to connect the governance chain; proposals will not be anchored');
       return undefined;

@@ -117,6 +117,12 @@ export function createPortalHandler(governance: Governance, options: PortalOptio
     const path = url.pathname;
     if (request.method === 'GET' && (path === '/' || path.startsWith('/proposals/'))) return send(response, 200, page, 'text/html');
     if (request.method === 'GET' && path === '/static/ethers.umd.min.js') return send(response, 200, ethersBundle, 'text/javascript');
+    if (request.method === 'GET' && path.startsWith('/api/dids/')) {
+      const did = decodeURIComponent(path.slice('/api/dids/'.length));
+      if (!/^did:[a-z0-9]+:/.test(did)) return send(response, 400, { error: 'did: must look like did:<method>:<id>' });
+      if (!governance.resolveDid) return send(response, 503, { error: 'no governance chain is connected, DIDs cannot be resolved' });
+      return send(response, 200, await governance.resolveDid(did));
+    }
     if (request.method === 'GET' && path === '/api/proposals') return send(response, 200, { proposals: proposals().map((p) => summary(p, governance.now())) });
     const match = /^\/api\/proposals\/([a-z0-9-]+)\/([a-z0-9.-]+)(\/[a-z-]+)?$/.exec(path);
     if (!match) return send(response, 404, { error: `no such page: ${path}` });
