@@ -5,7 +5,7 @@
 // accepted ballot stays in the published record and the Merkle tree). A ballot whose nonce is
 // not higher than the voter's last accepted nonce is refused, and so is a resubmitted ballot.
 import { getAddress, isHexString } from 'ethers';
-import { ballotDigest, MAX_REASON_LENGTH, recoverBallotSigner, type BallotDomain, type SignedBallot } from './ballot.js';
+import { MAX_REASON_LENGTH, recoverBallotSigner, type BallotDomain, type SignedBallot } from './ballot.js';
 import { CHOICES, type Choice } from './tally.js';
 import type { RegisteredVoter } from './voters.js';
 
@@ -45,6 +45,33 @@ export interface AdmissionContext {
   now: Date;
   /** Ballots accepted so far for this Proposal. */
   accepted: readonly SignedBallot[];
+  /** An index of `accepted` kept by the caller across calls (tallies of many ballots stay linear). */
+  ledger?: BallotLedger;
+}
+
+/** Signatures and last nonces of accepted ballots, for constant-time replay and nonce checks. */
+export class BallotLedger {
+  private readonly signatures = new Set<string>();
+  private readonly nonces = new Map<string, number>();
+
+  static of(ballots: readonly SignedBallot[]): BallotLedger {
+    const ledger = new BallotLedger();
+    for (const ballot of ballots) ledger.add(ballot);
+    return ledger;
+  }
+
+  add(ballot: SignedBallot): void {
+    this.signatures.add(ballot.signature.toLowerCase());
+    this.nonces.set(ballot.voter, Math.max(this.nonces.get(ballot.voter) ?? -1, ballot.nonce));
+  }
+
+  has(signature: string): boolean {
+    return this.signatures.has(signature.toLowerCase());
+  }
+
+  lastNonce(voter: string): number {
+    return this.nonces.get(voter) ?? -1;
+  }
 }
 
 function field<T>(record: Record<string, unknown>, name: string, check: (value: unknown) => value is T, rule: string): T {
@@ -91,12 +118,11 @@ export function admitBallot(input: unknown, context: AdmissionContext): SignedBa
   if (context.now < context.votingStartsAt || context.now >= context.votingEndsAt) {
     throw new BallotRejected('outside-voting-period', `voting is open from ${context.votingStartsAt.toISOString()} to ${context.votingEndsAt.toISOString()}; it is ${context.now.toISOString()}`);
   }
-  const digest = ballotDigest(ballot);
-  let lastNonce = -1;
-  for (const previous of context.accepted) {
-    if (previous.signature === ballot.signature || ballotDigest(previous) === digest) throw new BallotRejected('replay', 'this ballot was already accepted');
-    if (previous.voter === ballot.voter) lastNonce = Math.max(lastNonce, previous.nonce);
-  }
+  // A resubmitted ballot has the same signature; a re-encoded signature of the same ballot
+  // (ECDSA malleability) carries the same nonce and falls to the nonce rule below.
+  const ledger = context.ledger ?? BallotLedger.of(context.accepted);
+  if (ledger.has(ballot.signature)) throw new BallotRejected('replay', 'this ballot was already accepted');
+  const lastNonce = ledger.lastNonce(ballot.voter);
   if (ballot.nonce <= lastNonce) throw new BallotRejected('stale-nonce', `nonce ${ballot.nonce} is not above ${lastNonce}, the voter's last accepted nonce (a new vote must use nonce ${lastNonce + 1} or higher)`);
   return ballot;
 }

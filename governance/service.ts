@@ -4,7 +4,7 @@
 import { ZeroAddress } from 'ethers';
 import type { Agent, Mesh, Proposal } from '../crds/types.js';
 import type { KubeClient } from '../operator/kube/client.js';
-import { BallotRejected, admitBallot, countedBallots, type AdmissionContext } from './admission.js';
+import { BallotLedger, BallotRejected, admitBallot, countedBallots, type AdmissionContext } from './admission.js';
 import type { BallotDomain } from './ballot.js';
 import { BallotStore, type StoredBallot } from './ballot-store.js';
 import type { GovernanceChain } from './chain/anchor.js';
@@ -94,19 +94,7 @@ export class Governance {
   }
 
   private admissionContext(proposal: Proposal, mesh: Mesh, accepted: readonly StoredBallot[], now: Date): AdmissionContext {
-    const tallyState = tallyStatus(proposal);
-    const anchor = anchorStatus(proposal);
-    const { namespace, name } = { namespace: proposal.metadata.namespace ?? '', name: proposal.metadata.name ?? '' };
-    return {
-      proposal: `${namespace}/${name}`,
-      contentHash: tallyState?.contentHash ?? '',
-      domain: anchor ? { chainId: anchor.chainId, verifyingContract: anchor.contract } : this.domainFor(mesh),
-      registry: voterRegistry(mesh),
-      votingStartsAt: new Date(proposal.status?.votingStartsAt ?? 0),
-      votingEndsAt: new Date(proposal.status?.votingEndsAt ?? 0),
-      now,
-      accepted,
-    };
+    return admissionContextFor(proposal, mesh, accepted, now, this.domainFor(mesh));
   }
 
   /** Admits a ballot and stores it; throws BallotRejected naming the rule, or Error when the Proposal is unknown. */
@@ -124,27 +112,9 @@ export class Governance {
     return { ballot, tally: this.tally(proposal, mesh, stored).result };
   }
 
-  /**
-   * The tally from the stored ballots, each verified again (signature, registry, domain and
-   * the time it was accepted), so an edited ConfigMap or a voter removed from the registry
-   * cannot count. Ballots that fail are reported as discarded.
-   */
-  tally(proposal: Proposal, mesh: Mesh, stored: readonly StoredBallot[]): { result: TallyResult; valid: StoredBallot[]; discarded: { voter: string; reason: string }[] } {
-    const valid: StoredBallot[] = [];
-    const discarded: { voter: string; reason: string }[] = [];
-    for (const ballot of stored) {
-      try {
-        admitBallot(ballot, this.admissionContext(proposal, mesh, valid, new Date(ballot.acceptedAt)));
-        valid.push(ballot);
-      } catch (error) {
-        discarded.push({ voter: ballot.voter, reason: (error as Error).message });
-      }
-    }
-    const registry = voterRegistry(mesh);
-    const human = countedBallots(valid).map((b) => ({ voter: b.voter, weight: registry.get(b.voter)?.weight ?? 1, choice: b.choice }));
-    const ai = (tallyStatus(proposal)?.aiVotes ?? []).map((v) => ({ voter: v.representative, weight: v.confidence, choice: v.choice }));
-    const result = tally({ rules: governanceRules(mesh), human, ai, registeredHumanWeight: registeredWeight(registry), critical: proposal.spec.critical ?? false });
-    return { result, valid, discarded };
+  /** The tally from the stored ballots, each verified again (see tallyStoredBallots). */
+  tally(proposal: Proposal, mesh: Mesh, stored: readonly StoredBallot[]): StoredTally {
+    return tallyStoredBallots(proposal, mesh, stored, this.domainFor(mesh));
   }
 
   async liveTally(key: string): Promise<{ result: TallyResult; ballots: StoredBallot[]; discarded: { voter: string; reason: string }[] } | undefined> {
@@ -159,4 +129,52 @@ export class Governance {
 
 export function keyOf(namespace: string, name: string): string {
   return `${namespace}/${name}`;
+}
+
+/** What the admission rules check a ballot of `proposal` against; `fallbackDomain` applies before the Proposal records its own. */
+export function admissionContextFor(proposal: Proposal, mesh: Mesh, accepted: readonly StoredBallot[], now: Date, fallbackDomain: BallotDomain): AdmissionContext {
+  const tallyState = tallyStatus(proposal);
+  const anchor = anchorStatus(proposal);
+  return {
+    proposal: `${proposal.metadata.namespace ?? ''}/${proposal.metadata.name ?? ''}`,
+    contentHash: tallyState?.contentHash ?? '',
+    domain: anchor ? { chainId: anchor.chainId, verifyingContract: anchor.contract } : fallbackDomain,
+    registry: voterRegistry(mesh),
+    votingStartsAt: new Date(proposal.status?.votingStartsAt ?? 0),
+    votingEndsAt: new Date(proposal.status?.votingEndsAt ?? 0),
+    now,
+    accepted,
+  };
+}
+
+export interface StoredTally {
+  result: TallyResult;
+  valid: StoredBallot[];
+  discarded: { voter: string; reason: string }[];
+}
+
+/**
+ * The tally from the stored ballots, each verified again (signature, registry, domain and the
+ * time it was accepted), so an edited ConfigMap or a voter removed from the registry cannot
+ * count. Ballots that fail are reported as discarded. Pure; linear in the number of ballots.
+ */
+export function tallyStoredBallots(proposal: Proposal, mesh: Mesh, stored: readonly StoredBallot[], fallbackDomain: BallotDomain): StoredTally {
+  const valid: StoredBallot[] = [];
+  const discarded: { voter: string; reason: string }[] = [];
+  const context = admissionContextFor(proposal, mesh, valid, new Date(0), fallbackDomain);
+  const ledger = new BallotLedger();
+  for (const ballot of stored) {
+    try {
+      admitBallot(ballot, { ...context, now: new Date(ballot.acceptedAt), ledger });
+      valid.push(ballot);
+      ledger.add(ballot);
+    } catch (error) {
+      discarded.push({ voter: ballot.voter, reason: (error as Error).message });
+    }
+  }
+  const registry = context.registry;
+  const human = countedBallots(valid).map((b) => ({ voter: b.voter, weight: registry.get(b.voter)?.weight ?? 1, choice: b.choice }));
+  const ai = (tallyStatus(proposal)?.aiVotes ?? []).map((v) => ({ voter: v.representative, weight: v.confidence, choice: v.choice }));
+  const result = tally({ rules: governanceRules(mesh), human, ai, registeredHumanWeight: registeredWeight(registry), critical: proposal.spec.critical ?? false });
+  return { result, valid, discarded };
 }
