@@ -125,6 +125,13 @@ describe('governance lifecycle', () => {
     expect(mesh.spec.trust?.weights).toEqual(NEW_WEIGHTS);
     expect(mesh.spec.trust?.transitionPeriod).toBe('10m');
     expect(mesh.status?.appliedProposals?.map((a) => a.name)).toEqual(['weights']);
+    // The trust module phases the new weights in from the old ones over the transition period.
+    const transition = await eventually('trust transition started', async () => {
+      const m = await client.get<Mesh>(MeshOsResources.mesh, undefined, meshName);
+      const trust = m.status?.trust as { weights?: unknown; previousWeights?: { credentials: number }; transitionPeriod?: string } | undefined;
+      return trust?.previousWeights ? trust : undefined;
+    }, 60_000);
+    expect(transition).toMatchObject({ weights: NEW_WEIGHTS, previousWeights: { credentials: 30 }, transitionPeriod: '10m' });
 
     // Anyone can verify: the portal rebuilds the root and the contract proves each ballot.
     const verified = (await (await fetch(`${portal()}/api/proposals/${namespace}/weights/verify`)).json()) as { ok: boolean; onChainRoot: string };
