@@ -21,6 +21,8 @@ import type { ReconcileResult } from '../controller.js';
 
 export const GOVERNANCE_FIELD_MANAGER = 'meshos-governance';
 export const MESH_STATUS_FIELD_MANAGER = 'meshos-governance-mesh';
+/** The tally waits this long after the deadline, so a ballot admitted just before it is stored before the count. */
+export const TALLY_GRACE_MS = 2000;
 
 /** Condition types of a governed Proposal, one per step. */
 export const ProposalCondition = {
@@ -135,7 +137,7 @@ export class ProposalLifecycle {
       }
       case 'Voting': {
         const endsAt = Date.parse(status.votingEndsAt ?? '');
-        if (Number.isFinite(endsAt) && now.getTime() < endsAt) return { requeueAfterMs: Math.max(250, endsAt - now.getTime()) };
+        if (Number.isFinite(endsAt) && now.getTime() < endsAt + TALLY_GRACE_MS) return { requeueAfterMs: Math.max(250, endsAt + TALLY_GRACE_MS - now.getTime()) };
         const stored = await this.deps.governance.ballots.list(proposal);
         const { result, valid, discarded } = this.deps.governance.tally(proposal, mesh, stored);
         const tree = ballotTree(valid);
