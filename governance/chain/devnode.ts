@@ -78,7 +78,15 @@ export async function startDevChain(options: { port?: number; timeoutMs?: number
   };
   child.stdout?.on('data', collect);
   child.stderr?.on('data', collect);
-  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  // The chain must not outlive its parent (a crashed operator or an interrupted benchmark).
+  const killOnExit = (): void => void child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  const exited = new Promise<void>((done) =>
+    child.once('exit', () => {
+      process.off('exit', killOnExit);
+      done();
+    }),
+  );
   const stop = async (): Promise<void> => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     child.kill('SIGTERM');
