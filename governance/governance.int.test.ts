@@ -29,7 +29,8 @@ describe('governance lifecycle', () => {
   const meshName = `gov-${Date.now().toString(36)}`;
 
   const start = async (): Promise<RunningOperator> => {
-    const running = await startTestOperator({ governance: { chain: { rpcUrl: chain.rpcUrl, chainId: chain.chainId, signerKey: DEV_DEPLOYER_KEY }, portal: { devMode: true } } });
+    // The anchoring key comes from a Secret, as in production.
+    const running = await startTestOperator({ governance: { chain: { rpcUrl: chain.rpcUrl, chainId: chain.chainId, signerSecret: `${namespace}/chain-signer` }, portal: { devMode: true } } });
     await eventually('portal serving', () => (running.manager.portalPort > 0 ? true : undefined), 60_000);
     return running;
   };
@@ -40,6 +41,7 @@ describe('governance lifecycle', () => {
     client = await testClient();
     namespace = await createTestNamespace(client, 'gov');
     chain = await startDevChain();
+    await client.create(CoreResources.secret, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'chain-signer', namespace }, data: { privateKey: Buffer.from(DEV_DEPLOYER_KEY.slice(2)).toString('base64') } } as KubeObject);
     const mesh: Mesh = {
       apiVersion: 'meshos.dev/v1alpha1',
       kind: 'Mesh',
