@@ -8,6 +8,7 @@ import { proposalContentHash } from '../../governance/ballot.js';
 import { ballotTree } from '../../governance/merkle.js';
 import { analyzeImpact, patchedMesh } from '../../governance/impact.js';
 import { representativeVotes } from '../../governance/representatives.js';
+import { attestationKeysOf } from '../../kernel/trust/attestations.js';
 import { anchorStatus, impactOf, tallyStatus, type AnchorStatus, type Governance, type TallyStatus } from '../../governance/service.js';
 import { applyStatus } from '../kube/apply.js';
 import type { KubeClient } from '../kube/client.js';
@@ -110,7 +111,11 @@ export class ProposalLifecycle {
           await this.write(key, proposal, status, { reason: 'InvalidPeriod', action: 'Analyze', note: message, warning: true, conditions: [cond(ProposalCondition.Ready, false, 'InvalidPeriod', message)] }, logger);
           return;
         }
-        const impact = analyzeImpact(mesh, this.deps.agents(), proposal.spec.change.patch, now, proposal.spec.transitionPeriod ? { transitionPeriod: proposal.spec.transitionPeriod } : {});
+        // Scored exactly as the trust module scores live (only signed attestations of the Mesh's issuers count).
+        const impact = analyzeImpact(mesh, this.deps.agents(), proposal.spec.change.patch, now, {
+          attestationKeys: attestationKeysOf(mesh),
+          ...(proposal.spec.transitionPeriod ? { transitionPeriod: proposal.spec.transitionPeriod } : {}),
+        });
         const aiVotes = representativeVotes(impact, proposal.spec.critical ?? false);
         const contentHash = proposalContentHash(proposal);
         const domain = this.deps.governance.domainFor(mesh);
