@@ -9,6 +9,9 @@ import { registerLogCommand } from './commands/log.js';
 import { registerPolicyCommands } from './commands/policy.js';
 import { registerApprovalCommands } from './commands/approvals.js';
 import { registerDriftCommand } from './commands/drift.js';
+import { registerProposeCommand } from './commands/propose.js';
+import { registerVoteCommand } from './commands/vote.js';
+import { registerProposalsCommand } from './commands/proposals.js';
 import { SilentExit, UsageError, type CliIo } from './io.js';
 
 export const EXIT_OK = 0;
@@ -43,6 +46,9 @@ export function createProgram(io: CliIo): Command {
   registerPolicyCommands(program, io);
   registerApprovalCommands(program, io);
   registerDriftCommand(program, io);
+  registerProposeCommand(program, io);
+  registerVoteCommand(program, io);
+  registerProposalsCommand(program, io);
 
   return program;
 }

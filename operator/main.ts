@@ -48,6 +48,14 @@ const program = new Command('meshos-operator')
     return parsed;
   }, 0.05)
   .option('--migration-max-per-hour <n>', 'at most this many migrations per hour', positiveInt('--migration-max-per-hour'), 20)
+  .option('--portal-bind-address <host:port>', "serve the voters' portal here while leading (off when unset)", address('--portal-bind-address'))
+  .option('--portal-dev-mode', "voters' portal: offer signing with a local key (development only)", false)
+  .option('--chain-dev', 'governance: start a local hardhat chain on 127.0.0.1 and deploy the contracts (development)', false)
+  .option('--chain-rpc-url <url>', 'governance: JSON-RPC URL of the chain that anchors proposals')
+  .option('--chain-id <id>', 'governance: EIP-155 chain id of --chain-rpc-url', positiveInt('--chain-id'))
+  .option('--chain-signer-secret <namespace/name>', 'governance: Secret whose data.privateKey is the key that anchors')
+  .option('--chain-anchor-address <address>', 'governance: deployed anchor contract (deployed when unset)')
+  .option('--chain-registry-address <address>', 'governance: deployed ERC-1056 DID registry (deployed when unset)')
   .option('--memory-data-dir <dir>', 'directory of the context memory log (a persistent volume in a cluster)', process.env['MESHOS_MEMORY_DIR'] ?? '/var/lib/meshos/memory');
 
 async function main(): Promise<number> {
@@ -77,6 +85,14 @@ async function main(): Promise<number> {
     migration: boolean;
     migrationThreshold: number;
     migrationMaxPerHour: number;
+    portalBindAddress?: { host: string; port: number };
+    portalDevMode: boolean;
+    chainDev: boolean;
+    chainRpcUrl?: string;
+    chainId?: number;
+    chainSignerSecret?: string;
+    chainAnchorAddress?: string;
+    chainRegistryAddress?: string;
   }>();
   if (!['highs', 'jsLpSolver', 'none'].includes(flags.schedulerSolver)) throw new InvalidArgumentError(`--scheduler-solver must be highs, jsLpSolver or none, got "${flags.schedulerSolver}"`);
   const logger = createLogger();
@@ -114,6 +130,17 @@ async function main(): Promise<number> {
         }
       : {}),
     ...(flags.memoryBindAddress ? { memory: { ...flags.memoryBindAddress, dataDir: flags.memoryDataDir } } : {}),
+    governance: {
+      chain: {
+        devChain: flags.chainDev,
+        ...(flags.chainRpcUrl ? { rpcUrl: flags.chainRpcUrl } : {}),
+        ...(flags.chainId ? { chainId: flags.chainId } : {}),
+        ...(flags.chainSignerSecret ? { signerSecret: flags.chainSignerSecret } : {}),
+        ...(flags.chainAnchorAddress ? { anchorAddress: flags.chainAnchorAddress } : {}),
+        ...(flags.chainRegistryAddress ? { registryAddress: flags.chainRegistryAddress } : {}),
+      },
+      ...(flags.portalBindAddress ? { portal: { ...flags.portalBindAddress, devMode: flags.portalDevMode } } : {}),
+    },
   });
   schedulerRef.manager = manager;
   const stop = new AbortController();

@@ -25,6 +25,11 @@ import { tokenReviewCallerResolver } from '../kernel/memory/callers.js';
 import { SecretKeyStore } from '../kernel/memory/keystore.js';
 import { startMemoryServer, type MemoryServer } from '../kernel/memory/server.js';
 import { OperatorMetrics } from './metrics.js';
+import { ProposalLifecycle } from './controllers/proposal-lifecycle.js';
+import { Governance } from '../governance/service.js';
+import { connectGovernanceChain, type GovernanceChainOptions } from '../governance/setup.js';
+import { IdentityRegistrar } from '../governance/did/registrar.js';
+import { startPortal, type PortalOptions, type PortalServer } from '../governance/portal/server.js';
 import { systemClock } from './ratelimit/clock.js';
 import { MeshScheduler, type MeshSchedulerOptions } from '../scheduler/scheduler.js';
 
@@ -59,6 +64,8 @@ export interface ManagerOptions {
   memory?: { host: string; port: number; dataDir: string; keyNamespace?: string };
   /** Runs meshos-scheduler (the multi-objective secondary scheduler) while this replica leads. */
   scheduler?: Omit<MeshSchedulerOptions, 'client' | 'logger' | 'agents' | 'meshes' | 'registry'>;
+  /** Governance: the chain that anchors Proposals and the voters' portal (served while leading). */
+  governance?: { chain?: GovernanceChainOptions; portal?: PortalOptions };
 }
 
 /**
@@ -91,6 +98,10 @@ export class Manager {
   private approvals: ApprovalBridge | undefined;
   /** meshos-scheduler, when enabled; it binds pods only while this replica leads. */
   readonly scheduler: MeshScheduler | undefined;
+  /** Proposals' votes, tallies and anchors; its chain is connected while this replica leads. */
+  readonly governance: Governance;
+  /** Port of the voters' portal while it runs. */
+  portalPort = 0;
 
   constructor(private readonly options: ManagerOptions) {
     this.logger = options.logger;
@@ -151,6 +162,9 @@ export class Manager {
     proposals.store.addIndex(PROPOSALS_BY_MESH, proposalMeshKeys);
     pods.store.addIndex(PODS_BY_AGENT, podAgentKeys);
 
+    this.governance = new Governance({ client: this.client, meshes: meshes.store, agents: agents.store, proposals: proposals.store });
+    const lifecycle = new ProposalLifecycle({ client: this.client, governance: this.governance, events: this.events, agents: () => agents.store.list(), now: () => new Date() });
+
     const workers = options.workers ?? 16;
     const controllerOptions = { metrics: this.metrics, logger: this.logger };
     this.controllers = {
@@ -168,7 +182,7 @@ export class Manager {
         { ...controllerOptions, workers },
       ),
       mesh: new Controller(new MeshReconciler({ client: this.client, meshes, agents, events: this.events }), { ...controllerOptions, workers: 2 }),
-      proposal: new Controller(new ProposalReconciler({ client: this.client, proposals, meshes, events: this.events }), {
+      proposal: new Controller(new ProposalReconciler({ client: this.client, proposals, meshes, events: this.events, lifecycle }), {
         ...controllerOptions,
         workers: 4,
       }),
@@ -327,9 +341,15 @@ export class Manager {
     for (const p of this.informers.proposals.store.list()) this.controllers.proposal.enqueue(objectKey(p));
     const kernel = this.startKernel(signal);
     const memory = this.options.memory ? await this.startMemory(this.options.memory) : undefined;
+    const chain = await this.connectChain();
+    const portal = this.options.governance?.portal ? await this.startPortal(this.options.governance.portal) : undefined;
     try {
       await Promise.all([...Object.values(this.controllers).map((c) => c.run(signal)), kernel, ...(this.scheduler ? [this.scheduler.run(signal)] : [])]);
     } finally {
+      await portal?.close();
+      this.portalPort = 0;
+      this.governance.chain = undefined;
+      await chain?.close();
       await memory?.close();
       this.leading = false;
       this.metrics.isLeader.set(0);
@@ -398,6 +418,48 @@ export class Manager {
     this.memoryPort = server.port;
     this.logger.info({ address: server.address, dataDir: options.dataDir }, `Serving context memory on ${server.address}`);
     return server;
+  }
+
+  /** Connects the governance chain; Proposals wait to be anchored until it is (a failure is logged, not fatal). */
+  private async connectChain(): Promise<{ close(): Promise<void> } | undefined> {
+    const options = this.options.governance?.chain;
+    if (!options) return undefined;
+    try {
+      await this.ensureLeaseNamespace();
+      const connected = await connectGovernanceChain(this.client, options, this.options.leaseNamespace ?? 'meshos-system');
+      if (!connected) return undefined;
+      this.governance.chain = connected.chain;
+      const registrar = new IdentityRegistrar({ client: this.client, chain: connected.chain, operatorKey: connected.signerKey, rpcUrl: connected.rpcUrl, meshes: this.informers.meshes.store, agents: this.informers.agents.store, logger: this.logger.child({ component: 'did' }) });
+      const resolver = registrar.resolver();
+      this.governance.resolveDid = (did) => resolver.resolve(did);
+      // Mesh and Agent DIDs are registered in the background, every 10 s while leading.
+      const stopRegistrar = new AbortController();
+      const registering = (async () => {
+        while (!stopRegistrar.signal.aborted) {
+          await registrar.syncOnce();
+          await systemClock.sleep(10_000, stopRegistrar.signal).catch(() => undefined);
+        }
+      })();
+      this.logger.info({ chainId: connected.chain.chainId, anchor: connected.chain.anchorAddress, registry: connected.chain.registryAddress, dev: Boolean(connected.devChain) }, `Connected governance chain ${connected.chain.chainId}`);
+      return {
+        close: async () => {
+          stopRegistrar.abort();
+          await registering;
+          this.governance.resolveDid = undefined;
+          await connected.close();
+        },
+      };
+    } catch (error) {
+      this.logger.error({ error: getErrorMessage(error) }, 'Failed to connect the governance chain; proposals will not be anchored');
+      return undefined;
+    }
+  }
+
+  private async startPortal(options: PortalOptions): Promise<PortalServer> {
+    const portal = await startPortal(this.governance, options);
+    this.portalPort = portal.port;
+    this.logger.info({ url: portal.url }, `Serving the voters' portal on ${portal.url}`);
+    return portal;
   }
 
   private async ensureLeaseNamespace(): Promise<void> {

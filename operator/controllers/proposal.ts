@@ -8,6 +8,8 @@ import type { Informer } from '../informer/informer.js';
 import type { Logger } from '../log.js';
 import { parseDuration } from '../util/duration.js';
 import { ConditionType, Reason, setConditions, type Condition, type ConditionInput } from './conditions.js';
+import { ACTION_APPROVAL_LABEL } from '../../kernel/approvals.js';
+import type { ProposalLifecycle } from './proposal-lifecycle.js';
 
 export const PROPOSAL_CONTROLLER = 'proposal';
 export const PROPOSAL_FIELD_MANAGER = 'meshos-proposal-controller';
@@ -76,6 +78,8 @@ export class ProposalReconciler implements Reconciler {
       meshes: Informer<Mesh>;
       events: EventRecorder;
       now?: () => Date;
+      /** The governance lifecycle (analysis, votes, tally, anchor, execution); without it Proposals stop at Voting. */
+      lifecycle?: ProposalLifecycle;
     },
   ) {}
 
@@ -83,6 +87,9 @@ export class ProposalReconciler implements Reconciler {
     const proposal = this.deps.proposals.store.get(key);
     if (!proposal || proposal.metadata.deletionTimestamp) return;
     const mesh = this.deps.meshes.store.get(proposal.spec.meshRef);
+    // Held kernel actions are approved through annotations (kernel/approval-bridge.ts), not by vote.
+    const governed = this.deps.lifecycle && proposal.metadata.labels?.[ACTION_APPROVAL_LABEL] !== 'true';
+    if (governed && mesh && this.deps.lifecycle) return this.deps.lifecycle.reconcile(key, proposal, mesh, logger);
     const status = computeProposalIntake(proposal, mesh, (this.deps.now ?? (() => new Date()))());
     const live = proposal.status ?? {};
     const liveReady = ((live.conditions ?? []) as Condition[]).find((c) => c.type === ConditionType.Ready);
