@@ -3,7 +3,7 @@
 //   selection   [selectStart, evalStart)  every candidate forecasts at these origins; the winner and the
 //                                        upper-quantile residuals come from here
 //   evaluation  [evalStart, n)     only reported, never used to choose anything (empty for live use)
-import { clean, medianOriginError, type FittedModel, type ModelSpec } from './models/model.js';
+import { clean, trimmedOriginError, type FittedModel, type ModelSpec } from './models/model.js';
 import { holtWintersSpec } from './models/holt-winters.js';
 import { lstmSpec, type LstmOptions, DEFAULT_LSTM_OPTIONS } from './models/lstm.js';
 import { seasonalNaiveSpec, seasonalProfileSpec, slotMeanSpec } from './models/seasonal.js';
@@ -107,7 +107,7 @@ export interface ScoredModel {
   family: string;
   season?: number;
   model: FittedModel;
-  /** Median over the selection origins of each origin's mean absolute error. */
+  /** Mean over the selection origins of each origin's mean absolute error, worst tenth left out. */
   selectionError: number;
   fitMs: number;
 }
@@ -165,15 +165,16 @@ export async function selectModel(values: readonly number[], options: SelectOpti
   const scored: ScoredModel[] = [];
   const score = (key: string, family: string, model: FittedModel, fitMs: number, season?: number): ScoredModel => {
     const forecasts = model.forecastAt(selectionValues, split.selectionOrigins, horizon);
-    return { key, family, model, fitMs, selectionError: medianOriginError(selectionValues, split.selectionOrigins, forecasts), ...(season !== undefined ? { season } : {}) };
+    return { key, family, model, fitMs, selectionError: trimmedOriginError(selectionValues, split.selectionOrigins, forecasts), ...(season !== undefined ? { season } : {}) };
   };
   scored.push(score('naive', 'naive', naive, 0));
   const tuning = split.tuningOrigins.length > 0 ? split.tuningOrigins : [Math.max(1, split.selectStart - horizon)];
   for (const candidate of candidateSpecs(options)) {
-    const earliest = Math.min(tuning[0] ?? split.selectStart, split.selectStart);
-    if (!candidate.spec.applicable(earliest)) continue;
+    // A model needs enough history (a season or two) before the first origin it is judged at.
+    if (!split.selectionOrigins.every((origin) => candidate.spec.applicable(origin)) || !candidate.spec.applicable(split.selectStart)) continue;
+    const usableTuning = tuning.filter((origin) => candidate.spec.applicable(origin));
     const started = performance.now();
-    const model = await candidate.spec.fit(values, split.selectStart, tuning, horizon);
+    const model = await candidate.spec.fit(values, split.selectStart, usableTuning.length > 0 ? usableTuning : [split.selectStart], horizon);
     const fitMs = performance.now() - started;
     options.onFitted?.(candidate.key, fitMs);
     scored.push(score(candidate.key, candidate.family, model, fitMs, candidate.season));
