@@ -10,6 +10,7 @@ import { registerPolicyCommands } from './commands/policy.js';
 import { registerApprovalCommands } from './commands/approvals.js';
 import { registerDriftCommand } from './commands/drift.js';
 import { registerForecastCommand } from './commands/forecast.js';
+import { registerPlanCommand } from './commands/plan.js';
 import { SilentExit, UsageError, type CliIo } from './io.js';
 
 export const EXIT_OK = 0;
@@ -45,6 +46,7 @@ export function createProgram(io: CliIo): Command {
   registerApprovalCommands(program, io);
   registerDriftCommand(program, io);
   registerForecastCommand(program, io);
+  registerPlanCommand(program, io);
 
   return program;
 }

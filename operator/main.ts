@@ -5,6 +5,8 @@ import { getErrorMessage } from './kube/errors.js';
 import { createLogger } from './log.js';
 import { Manager } from './manager.js';
 import { createDriftModule } from '../kernel/drift/module.js';
+import { createForecastingModule } from '../forecasting/module.js';
+import { startDemandServer } from '../forecasting/demand/push-server.js';
 
 const positiveInt = (flag: string) => (value: string): number => {
   const parsed = Number(value);
@@ -34,6 +36,7 @@ const program = new Command('meshos-operator')
   .option('--watch-silence <ms>', 'restart a watch silent for this long', positiveInt('--watch-silence'), 150_000)
   .option('--resync-period <ms>', 're-queue every object this often', positiveInt('--resync-period'), 600_000)
   .option('--memory-bind-address <host:port>', 'serve the shared context memory gRPC service here while leading (off when unset)', address('--memory-bind-address'))
+  .option('--demand-bind-address <host:port>', 'serve the demand push API (POST /v1/demand/<namespace>/<agent>) here (off when unset)', address('--demand-bind-address'))
   .option('--memory-data-dir <dir>', 'directory of the context memory log (a persistent volume in a cluster)', process.env['MESHOS_MEMORY_DIR'] ?? '/var/lib/meshos/memory');
 
 async function main(): Promise<number> {
@@ -54,9 +57,12 @@ async function main(): Promise<number> {
     resyncPeriod: number;
     memoryBindAddress?: { host: string; port: number };
     memoryDataDir: string;
+    demandBindAddress?: { host: string; port: number };
   }>();
   const logger = createLogger();
   const connection = await loadClusterConnection(flags.kubeconfig);
+  const forecasting = createForecastingModule();
+  const demandServer = flags.demandBindAddress ? await startDemandServer(flags.demandBindAddress.host, flags.demandBindAddress.port, forecasting.demand) : undefined;
   const manager = new Manager({
     connection,
     logger,
@@ -72,7 +78,7 @@ async function main(): Promise<number> {
     healthHost: flags.healthBindAddress.host,
     healthPort: flags.healthBindAddress.port,
     informer: { watchSilenceMs: flags.watchSilence, resyncPeriodMs: flags.resyncPeriod },
-    kernelModules: [createDriftModule()],
+    kernelModules: [createDriftModule(), forecasting.module],
     ...(flags.memoryBindAddress ? { memory: { ...flags.memoryBindAddress, dataDir: flags.memoryDataDir } } : {}),
   });
   const stop = new AbortController();
@@ -84,6 +90,7 @@ async function main(): Promise<number> {
   }
   logger.info({ server: connection.server, identity: manager.identity }, 'Starting Mesh OS operator');
   const outcome = await manager.run(stop.signal);
+  await demandServer?.close();
   logger.info({ outcome }, 'Operator stopped');
   // Lost leadership exits non-zero so the Deployment restarts the replica as a fresh candidate.
   return outcome === 'lost-leadership' ? 1 : 0;
