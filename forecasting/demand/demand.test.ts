@@ -81,7 +81,7 @@ describe('demand push API', () => {
       push: (_namespace, _name, samples) => received.push(...samples),
     };
     const server = await startDemandServer('127.0.0.1', 0, sink);
-    close = server.close;
+    close = () => server.close();
     const post = (path: string, body: string) => fetch(`http://127.0.0.1:${server.port}${path}`, { method: 'POST', body });
     const good = JSON.stringify({ samples: [{ time: '2026-01-01T00:00:00Z', value: 3 }] });
     expect((await post('/v1/demand/ns/a', good)).status).toBe(503);
