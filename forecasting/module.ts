@@ -393,7 +393,7 @@ export function createForecastingModule(options: ForecastingOptions = {}): Forec
     for (const slot of [...state.upperBySlot.keys()]) if (slot < lastMs - 10 * stepMs) state.upperBySlot.delete(slot);
     const recentSlots = [lastMs - stepMs, lastMs].filter((slot) => state.upperBySlot.has(slot));
     const recentActual = recentSlots.map((slot) => series[Math.round((slot - (state.history.firstMs ?? 0)) / stepMs)] ?? 0);
-    const desired = predictiveReplicas({
+    const forecastReplicas = predictiveReplicas({
       upperOverLead: window,
       recentActual,
       recentUpper: recentSlots.map((slot) => state.upperBySlot.get(slot) ?? Infinity),
@@ -401,6 +401,9 @@ export function createForecastingModule(options: ForecastingOptions = {}): Forec
       minReplicas,
       maxReplicas,
     });
+    // Never below what the reactive rule asks on observed demand: the forecast adds anticipation.
+    const reactiveFloor = clampReplicas(reactiveReplicas(current, lastDemand, capacity, REACTIVE_TARGET_UTILISATION), minReplicas, maxReplicas);
+    const desired = Math.max(forecastReplicas, reactiveFloor);
     return { desired, mode: 'predictive', demand: lastDemand, forecastPeak: Math.max(0, ...window), model: fit.key };
   }
 

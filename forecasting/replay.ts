@@ -78,7 +78,7 @@ export function replayPredictive(
     demand,
     start,
     end,
-    (t) => {
+    (t, current) => {
       const forecast = forecasts[t - start] ?? [];
       const recent = Array.from({ length: Math.min(correctionIntervals, t - start) }, (_, i) => t - Math.min(correctionIntervals, t - start) + i);
       const desired = predictiveReplicas({
@@ -89,11 +89,15 @@ export function replayPredictive(
         minReplicas: setup.minReplicas,
         maxReplicas: setup.maxReplicas,
       });
-      return stabiliser.recommend(t * setup.stepMs, desired);
+      // Never below what the reactive rule asks on observed demand: the forecast adds anticipation.
+      const reactiveFloor = reactiveReplicas(current, demand[t - 1] ?? 0, setup.capacityPerReplica, setup.targetUtilisation);
+      return stabiliser.recommend(t * setup.stepMs, Math.max(desired, reactiveFloor));
     },
     setup,
   );
 }
+
+const QUANTILE_LEVELS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.99] as const;
 
 export interface TunedQuantile {
   quantile: number;
@@ -105,7 +109,7 @@ export interface TunedQuantile {
  * Picks the upper-quantile level on the selection block: the fewest SLA violations whose
  * replica-hours stay within `costBudget` x the reactive policy's on the same block.
  */
-export function tuneQuantile(demand: readonly number[], model: FittedModel, selectStart: number, evalStart: number, setup: ScalingSetup, costBudget = 1.0): TunedQuantile {
+export function tuneQuantile(demand: readonly number[], model: FittedModel, selectStart: number, evalStart: number, setup: ScalingSetup, costBudget = 1.05): TunedQuantile {
   const steps = Math.max(1, Math.ceil(setup.leadMs / setup.stepMs)) + 1;
   // Residuals from the first half of the selection block, replayed on the second half.
   const middle = selectStart + Math.floor((evalStart - selectStart) / 2);
@@ -113,15 +117,17 @@ export function tuneQuantile(demand: readonly number[], model: FittedModel, sele
   const forecasts = leadForecasts(demand, model, middle, evalStart, steps);
   const reactive = replayReactive(demand, middle, evalStart, setup);
   let best: TunedQuantile | undefined;
-  for (const quantile of [0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.99]) {
+  for (const quantile of QUANTILE_LEVELS) {
     const offsets = residuals.map((list) => quantileOf(list, quantile));
     const predictive = replayPredictive(demand, middle, evalStart, forecasts, offsets, setup);
     const affordable = predictive.replicaHours <= costBudget * reactive.replicaHours;
     if (affordable && (!best || predictive.violations <= best.selection.predictive.violations)) best = { quantile, offsets, selection: { predictive, reactive } };
   }
   if (!best) {
-    const offsets = residuals.map((list) => quantileOf(list, 0.5));
-    best = { quantile: 0.5, offsets, selection: { predictive: replayPredictive(demand, middle, evalStart, forecasts, offsets, setup), reactive } };
+    // Nothing within budget: the cheapest level.
+    const quantile = QUANTILE_LEVELS[0] ?? 0.1;
+    const offsets = residuals.map((list) => quantileOf(list, quantile));
+    best = { quantile, offsets, selection: { predictive: replayPredictive(demand, middle, evalStart, forecasts, offsets, setup), reactive } };
   }
   // The offsets used from here on come from the whole selection block.
   const all = leadResiduals(demand, model, selectStart, evalStart, steps);

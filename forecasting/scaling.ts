@@ -55,7 +55,7 @@ export class Stabiliser {
 
   recommend(atMs: number, replicas: number): number {
     this.history.push({ atMs, replicas });
-    while (this.history.length > 0 && (this.history[0]?.atMs ?? 0) <= atMs - this.windowMs) this.history.shift();
+    while (this.history.length > 0 && (this.history[0]?.atMs ?? 0) < atMs - this.windowMs) this.history.shift();
     return Math.max(...this.history.map((h) => h.replicas));
   }
 }
