@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { denseSplit, selectModel, type ScoredModel } from '../forecasting/forecaster.js';
+import { denseSplit, disposeSelection, selectModel, type ScoredModel } from '../forecasting/forecaster.js';
 import { forecastErrors, maseScale, type Errors } from '../forecasting/metrics.js';
 import { leadForecasts, replayPredictive, replayReactive, tuneQuantile, type ScalingSetup } from '../forecasting/replay.js';
 import { parseCsv, regularise, seasonCandidates } from '../forecasting/series.js';
@@ -124,6 +124,7 @@ async function benchSeries(file: string): Promise<SeriesReport> {
   const forecasts = leadForecasts(values, scalerModel, split.evalStart, values.length, steps);
   const predictive = replayPredictive(values, split.evalStart, values.length, forecasts, tuned.offsets, setup);
   const reactive = replayReactive(values, split.evalStart, values.length, setup);
+  disposeSelection(selection);
   return {
     accuracy: report,
     predictive: { ...predictive, quantile: tuned.quantile, model: shortSelection.selected.key },

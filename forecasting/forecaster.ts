@@ -193,6 +193,11 @@ export async function selectModel(values: readonly number[], options: SelectOpti
   return { split, candidates: scored, selected, upperOffsets, quantile: q };
 }
 
+/** Disposes every candidate's tensors (the LSTMs); call once the selection is no longer used. */
+export function disposeSelection(selection: Selection): void {
+  for (const candidate of selection.candidates) candidate.model.dispose?.();
+}
+
 export interface ForecastResult {
   model: string;
   forecast: number[];

@@ -11,7 +11,7 @@ import { CoreResources, MeshOsResources } from '../operator/kube/resources.js';
 import { DemandHistory, type EncodedHistory } from './demand/history.js';
 import type { DemandSample, DemandSink } from './demand/push-server.js';
 import { CounterRate, fetchMetrics, parsePrometheusText, sumMatching } from './demand/scrape.js';
-import { selectModel } from './forecaster.js';
+import { disposeSelection, selectModel } from './forecaster.js';
 import type { FittedModel } from './models/model.js';
 import type { LstmOptions } from './models/lstm.js';
 import { capacityPlans, cpuCores, dailyGrowth, type AgentDemandForecast, type NodeCapacity } from './plan.js';
@@ -62,7 +62,7 @@ interface AgentState {
   /** Fitted for the scaling lead window. */
   short?: Fit;
   /** Fitted for 24 hours, used for status and plans. */
-  long?: Fit & { growthPerDay: number };
+  long?: Fit & { growthPerDay: number; dispose(): void };
   /** Upper forecasts issued per slot time, to see when actual demand beats them. */
   upperBySlot: Map<number, number>;
   stabiliser: Stabiliser;
@@ -229,7 +229,8 @@ export function createForecastingModule(options: ForecastingOptions = {}): Forec
         quantile,
         ...(coarseSeason !== undefined && coarseSeason < coarse.length / 2 ? { season: coarseSeason } : {}),
       });
-      state.long = { model: long.selected.model, key: long.selected.key, upperOffsets: long.upperOffsets, stepMs: coarseStep, growthPerDay: dailyGrowth(coarse, coarseStep) };
+      state.long?.dispose(); // the previous fit's LSTM tensors, if the LSTM is on
+      state.long = { model: long.selected.model, key: long.selected.key, upperOffsets: long.upperOffsets, stepMs: coarseStep, growthPerDay: dailyGrowth(coarse, coarseStep), dispose: () => disposeSelection(long) };
     }
     state.lastTrainMs = ctx.now().getTime();
     await writeForecastStatus(ctx, agent, state);
@@ -422,7 +423,11 @@ export function createForecastingModule(options: ForecastingOptions = {}): Forec
       const nowMs = ctx.now().getTime();
       const agents = ctx.informers.agents.store.list().filter(autoscaled);
       const present = new Set(agents.map(keyOf));
-      for (const key of [...states.keys()]) if (!present.has(key)) states.delete(key);
+      for (const [key, state] of [...states]) {
+        if (present.has(key)) continue;
+        state.long?.dispose();
+        states.delete(key);
+      }
       for (const agent of agents) {
         const state = stateOf(agent);
         await ensureLoaded(ctx, agent, state);

@@ -3,7 +3,7 @@
 // after the file's last row with an upper quantile.
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { forecastSeries } from '../../forecasting/forecaster.js';
+import { disposeSelection, forecastSeries } from '../../forecasting/forecaster.js';
 import { DEFAULT_LSTM_OPTIONS } from '../../forecasting/models/lstm.js';
 import { parseCsv, regularise, SeriesInputError } from '../../forecasting/series.js';
 import { parseGoDuration } from '../../crds/schema/common.js';
@@ -66,6 +66,7 @@ export async function runForecast(flags: ForecastFlags, io: CliIo): Promise<void
     // A command-line run keeps the LSTM's training short; the operator trains off the reconcile path.
     lstm: flags.lstm ? { ...DEFAULT_LSTM_OPTIONS, maxTrainMs: 5_000 } : false,
   });
+  disposeSelection(result.selection);
   const round = (v: number): number => Math.round(v * 1e6) / 1e6;
   if (flags.json) {
     io.stdout.write(`${JSON.stringify({ model: result.model, forecast: result.forecast.map(round), upper: result.upper.map(round) })}\n`);

@@ -11,6 +11,8 @@ export interface FittedModel {
    * Non-negative and finite.
    */
   forecastAt(values: readonly number[], origins: readonly number[], horizon: number): number[][];
+  /** Frees what the model holds outside the JavaScript heap (tensors); the model is unusable after. */
+  dispose?(): void;
 }
 
 /** A model family: fits its parameters on `values[0..trainEnd)` only. */
