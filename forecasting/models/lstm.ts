@@ -78,7 +78,7 @@ export class ResidualLstm implements FittedModel {
   ) {}
 
   get description(): string {
-    return `LSTM(${this.window} steps) on residuals of ${this.baseline.description}; ${this.trainedEpochs} epochs`;
+    return `LSTM(${this.window} steps) on residuals of ${this.baseline.description}; best of validation after ${this.trainedEpochs} epochs (0: the baseline alone)`;
   }
 
   /** Residuals of one-step baseline forecasts at the `window` steps before the origin. */
@@ -175,21 +175,44 @@ export async function trainResidualLstm(
     for (let t = origin - options.window; t < origin; t++) inputs.push((residualAt.get(t) ?? 0) / scale);
     for (let i = 0; i < horizon; i++) targets.push(((train[origin + i] ?? 0) - (multi[k]?.[i] ?? 0)) / scale);
   });
+  // The newest fifth of the windows (in time) validates: training stops when it stops improving,
+  // the best epoch's weights are kept, and if no epoch beats the plain baseline (zero residual)
+  // the LSTM adds nothing.
+  const validation = Math.max(1, Math.floor(origins.length / 5));
+  const fitCount = origins.length - validation;
   const network = buildModel(options.window, horizon, options.units);
-  const x = tf.tensor3d(inputs, [origins.length, options.window, 1]);
-  const y = tf.tensor2d(targets, [origins.length, horizon]);
+  const x = tf.tensor3d(inputs.slice(0, fitCount * options.window), [fitCount, options.window, 1]);
+  const y = tf.tensor2d(targets.slice(0, fitCount * horizon), [fitCount, horizon]);
+  const xValidation = tf.tensor3d(inputs.slice(fitCount * options.window), [validation, options.window, 1]);
+  const yValidation = tf.tensor2d(targets.slice(fitCount * horizon), [validation, horizon]);
+  const validationLoss = (): number =>
+    tf.tidy(() => (network.evaluate(xValidation, yValidation) as tf.Scalar).dataSync()[0] ?? Infinity);
+  const baselineLoss = targets.slice(fitCount * horizon).reduce((sum, t) => sum + Math.abs(t), 0) / Math.max(1, validation * horizon);
+  let best = { loss: baselineLoss, weights: undefined as tf.Tensor[] | undefined, epoch: 0 };
   const started = Date.now();
   let epochs = 0;
   try {
-    for (; epochs < options.maxEpochs && Date.now() - started < options.maxTrainMs; epochs++) {
-      const history = await network.fit(x, y, { epochs: 1, batchSize: 64, shuffle: true, verbose: 0 });
-      void history;
+    for (; epochs < options.maxEpochs && Date.now() - started < options.maxTrainMs && epochs - best.epoch < 4; epochs++) {
+      await network.fit(x, y, { epochs: 1, batchSize: 64, shuffle: true, verbose: 0 });
+      const loss = validationLoss();
+      if (loss < best.loss) {
+        best.weights?.forEach((w) => w.dispose());
+        best = { loss, weights: network.getWeights().map((w) => w.clone()), epoch: epochs + 1 };
+      }
     }
+    if (best.weights) network.setWeights(best.weights);
   } finally {
-    x.dispose();
-    y.dispose();
+    best.weights?.forEach((w) => w.dispose());
+    for (const tensor of [x, y, xValidation, yValidation]) tensor.dispose();
   }
-  return new ResidualLstm(network, baseline, scale, options.window, horizon, epochs);
+  if (!best.weights) {
+    // No epoch beat the baseline on validation: zero the output layer, so the LSTM is the baseline.
+    // getWeights returns the live variables (not to be disposed); the zeros are copied in and freed by tidy.
+    const output = network.layers[network.layers.length - 1];
+    tf.tidy(() => output?.setWeights(output.getWeights().map((w) => tf.zerosLike(w))));
+  }
+  const chosenEpochs = best.epoch;
+  return new ResidualLstm(network, baseline, scale, options.window, horizon, chosenEpochs);
 }
 
 /** The LSTM as a model family over a given baseline family. */
