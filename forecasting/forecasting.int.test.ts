@@ -95,6 +95,14 @@ describe('predictive scaling through the kernel loop', () => {
     expect(forecast['model']).toEqual(expect.any(String));
   });
 
+  it('rejects autoscaling without a capacity per replica, or scraping without a metric, naming the field', async () => {
+    const agent: Agent = testAgent(namespace, 'no-capacity', mesh, 1);
+    agent.spec.autoscaling = { enabled: true, source: 'Push' };
+    await expect(client.create(MeshOsResources.agent, agent)).rejects.toThrow(/spec.autoscaling.capacityPerReplica is required/);
+    agent.spec.autoscaling = { enabled: true, capacityPerReplica: 5 };
+    await expect(client.create(MeshOsResources.agent, agent)).rejects.toThrow(/spec.autoscaling.metric is required/);
+  });
+
   it('writes 7d, 30d and 90d capacity plans per region into the Mesh status, shown by mesh plan', async () => {
     const plans = await eventually(
       'capacity plans',
