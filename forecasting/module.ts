@@ -10,7 +10,7 @@ import type { KubeObject } from '../operator/kube/object.js';
 import { CoreResources, MeshOsResources } from '../operator/kube/resources.js';
 import { DemandHistory, type EncodedHistory } from './demand/history.js';
 import type { DemandSample, DemandSink } from './demand/push-server.js';
-import { CounterRate, fetchMetrics, parsePrometheusText, sumMatching } from './demand/scrape.js';
+import { CounterRate, scrapeDemand } from './demand/scrape.js';
 import { disposeSelection, selectModel } from './forecaster.js';
 import type { FittedModel } from './models/model.js';
 import type { LstmOptions } from './models/lstm.js';
@@ -183,22 +183,12 @@ export function createForecastingModule(options: ForecastingOptions = {}): Forec
       (pod) => pod.metadata.namespace === agent.metadata.namespace && pod.metadata.labels?.['meshos.dev/agent'] === agent.metadata.name,
     ) as (KubeObject & { status?: { podIP?: string; phase?: string } })[];
     const port = spec.metric.port ?? agent.spec.runtime.port ?? 9090;
-    const readings = new Map<string, number>();
-    await Promise.all(
-      pods
-        .filter((pod) => pod.status?.podIP && pod.status.phase === 'Running')
-        .map(async (pod) => {
-          try {
-            const text = await fetchMetrics(`http://${pod.status?.podIP ?? ''}:${port}${spec.metric?.path ?? '/metrics'}`);
-            const value = sumMatching(parsePrometheusText(text), spec.metric?.name ?? '', spec.metric?.selector ?? {});
-            if (value !== undefined) readings.set(pod.metadata.name ?? '', value);
-          } catch (error) {
-            ctx.logger.debug({ pod: pod.metadata.name, error: getErrorMessage(error) }, 'Failed to scrape pod metrics');
-          }
-        }),
+    const targets = pods
+      .filter((pod) => pod.status?.podIP && pod.status.phase === 'Running')
+      .map((pod) => ({ pod: pod.metadata.name ?? '', url: `http://${pod.status?.podIP ?? ''}:${port}${spec.metric?.path ?? '/metrics'}` }));
+    const demand = await scrapeDemand(targets, { name: spec.metric.name, selector: spec.metric.selector ?? {}, type: spec.metric.type ?? 'counter' }, state.rate, nowMs, (target, error) =>
+      ctx.logger.debug({ pod: target.pod, error: getErrorMessage(error) }, 'Failed to scrape pod metrics'),
     );
-    if (readings.size === 0) return;
-    const demand = spec.metric.type === 'gauge' ? [...readings.values()].reduce((s, v) => s + v, 0) : state.rate.update(readings, nowMs);
     if (demand !== undefined) record(state, nowMs, Math.max(0, demand));
   }
 

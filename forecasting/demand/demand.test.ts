@@ -1,7 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { DemandHistory } from './history.js';
 import { parsePushBody, startDemandServer, type DemandSample, type DemandSink } from './push-server.js';
-import { CounterRate, parsePrometheusText, sumMatching } from './scrape.js';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { CounterRate, parsePrometheusText, scrapeDemand, sumMatching } from './scrape.js';
 
 describe('demand history', () => {
   it('snaps samples to the grid, interpolates gaps and round-trips through its compact encoding', () => {
@@ -57,6 +59,39 @@ describe('Prometheus scraping', () => {
     expect(rate.update(new Map([['a', 100], ['b', 50]]), 0)).toBeUndefined();
     expect(rate.update(new Map([['a', 160], ['b', 80]]), 10_000)).toBe(9);
     expect(rate.update(new Map([['a', 20], ['b', 100]]), 20_000)).toBe(4); // a restarted: 20 new, b +20
+  });
+});
+
+describe('scraping pods over HTTP', () => {
+  it('sums matching counters across pods into a rate, leaving out pods that fail', async () => {
+    let count = 100;
+    const server = createServer((request, response) => {
+      if (request.url === '/broken') {
+        response.writeHead(500);
+        response.end();
+        return;
+      }
+      response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+      response.end(`# TYPE http_requests_total counter\nhttp_requests_total{route="/api"} ${count}\nhttp_requests_total{route="/health"} 5000\n`);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const targets = [
+        { pod: 'a', url: `${base}/metrics` },
+        { pod: 'b', url: `${base}/broken` },
+      ];
+      const failed: string[] = [];
+      const rate = new CounterRate();
+      const metric = { name: 'http_requests_total', selector: { route: '/api' } };
+      expect(await scrapeDemand(targets, metric, rate, 0, (t) => failed.push(t.pod))).toBeUndefined();
+      count = 400;
+      expect(await scrapeDemand(targets, metric, rate, 60_000, (t) => failed.push(t.pod))).toBe(5);
+      expect(failed).toEqual(['b', 'b']);
+      expect(await scrapeDemand(targets, { ...metric, type: 'gauge' }, rate, 120_000)).toBe(400);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 });
 

@@ -84,3 +84,44 @@ export async function fetchMetrics(url: string, timeoutMs = 2_000): Promise<stri
   if (!response.ok) throw new Error(`GET ${url}: HTTP ${response.status}`);
   return response.text();
 }
+
+export interface ScrapeTarget {
+  /** Identity of the pod, for counter resets and rates. */
+  pod: string;
+  url: string;
+}
+
+export interface MetricSelector {
+  name: string;
+  selector?: Readonly<Record<string, string>>;
+  type?: 'counter' | 'gauge';
+}
+
+/**
+ * Scrapes every target at once and returns the Agent's demand: the sum of the matching gauge
+ * samples, or the rate of the summed counters since the previous scrape. Targets that fail are
+ * left out (reported through `onError`); undefined when nothing could be read or no rate exists yet.
+ */
+export async function scrapeDemand(
+  targets: readonly ScrapeTarget[],
+  metric: MetricSelector,
+  rate: CounterRate,
+  atMs: number,
+  onError: (target: ScrapeTarget, error: unknown) => void = () => undefined,
+  timeoutMs = 2_000,
+): Promise<number | undefined> {
+  const readings = new Map<string, number>();
+  await Promise.all(
+    targets.map(async (target) => {
+      try {
+        const value = sumMatching(parsePrometheusText(await fetchMetrics(target.url, timeoutMs)), metric.name, metric.selector ?? {});
+        if (value !== undefined) readings.set(target.pod, value);
+      } catch (error) {
+        onError(target, error);
+      }
+    }),
+  );
+  if (readings.size === 0) return undefined;
+  if (metric.type === 'gauge') return [...readings.values()].reduce((sum, value) => sum + value, 0);
+  return rate.update(readings, atMs);
+}
