@@ -57,6 +57,7 @@ interface SeriesReport {
   reactive: { slaViolationRate: number; replicaHours: number; violations: number; intervals: number };
   trainSeconds: number;
   forecastMs: number;
+  split: { stepSeconds: number; points: number; fitPrefixPoints: number; selectionOrigins: number; evaluationOrigins: number };
 }
 
 async function benchSeries(file: string): Promise<SeriesReport> {
@@ -131,6 +132,13 @@ async function benchSeries(file: string): Promise<SeriesReport> {
     reactive,
     trainSeconds,
     forecastMs,
+    split: {
+      stepSeconds: series.stepMs / 1000,
+      points: values.length,
+      fitPrefixPoints: split.selectStart,
+      selectionOrigins: split.selectionOrigins.length,
+      evaluationOrigins: split.evaluationOrigins.length,
+    },
   };
 }
 
@@ -165,8 +173,9 @@ async function main(): Promise<void> {
       series: Object.fromEntries(Object.entries(perSeries).map(([file, r]) => [file, r.accuracy])),
       mean,
       horizonHours: 24,
+      split: Object.fromEntries(Object.entries(perSeries).map(([file, r]) => [file, r.split])),
       method:
-        'Rolling origin, origins 24 h apart. Each series is split oldest to newest: fit prefix (parameters fitted; grid searches tune on origins inside it), selection block (up to 7 origins: the model, combination and upper quantile are chosen here), evaluation block (up to 7 origins; only reported). Models are not refitted per origin but read all values before each origin. MASE scale: in-sample MAE of the daily seasonal naive forecast before the evaluation block. seasonalNaive and slotMean use the season (daily or weekly) that is better on the evaluation block (oracle, conservative for the comparison); lstm and holtWinters the season better on the selection block. lstm = LSTM on the residuals of the seasonal profile model.',
+        'Rolling origin, origins 24 h apart. Each series is split oldest to newest: fit prefix (parameters fitted; grid searches tune on origins inside it), selection block (up to 14 origins: the model, combination and upper quantile are chosen here; scores leave out the worst tenth of origins), evaluation block (up to 14 origins, at most 40% of the usable origins; only reported). Models are not refitted per origin but read all values before each origin. MASE scale: in-sample MAE of the daily seasonal naive forecast before the evaluation block. seasonalNaive and slotMean use the season (daily or weekly) that is better on the evaluation block (oracle, conservative for the comparison); lstm and holtWinters the season better on the selection block. lstm = LSTM on the residuals of the seasonal profile model.',
       selectedVsBestBaseline: { bestBaselineMase: bestBaseline, reductionPercent: round((1 - (mean['selected']?.mase ?? Infinity) / bestBaseline) * 100, 1), target: 15 },
     },
     scaling: {
