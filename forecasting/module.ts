@@ -350,7 +350,7 @@ export function createForecastingModule(options: ForecastingOptions = {}): Forec
       await new Promise((resolve) => setImmediate(resolve)); // let the reconcilers run between agents
     }
     if (trained) ctx.requestAnalysis();
-    if (nowMs - lastPlanMs >= planIntervalMs || (trained && lastPlanMs === -Infinity)) {
+    if (agents.length > 0 && (nowMs - lastPlanMs >= planIntervalMs || (trained && lastPlanMs === -Infinity))) {
       lastPlanMs = nowMs;
       await writePlans(ctx, agents);
     }
