@@ -271,8 +271,10 @@ export function createForecastingModule(options: ForecastingOptions = {}): Forec
     return Array.from({ length: Math.floor(series.length / factor) }, (_, i) => series.slice(i * factor, (i + 1) * factor).reduce((s, v) => s + v, 0) / factor);
   }
 
-  async function writePlans(ctx: ModuleContext, agents: readonly Agent[]): Promise<void> {
+  /** Writes plans for every Mesh with forecasts; returns how many Meshes had some. */
+  async function writePlans(ctx: ModuleContext, agents: readonly Agent[]): Promise<number> {
     const nowMs = ctx.now().getTime();
+    if (!agents.some((agent) => states.get(keyOf(agent))?.short)) return 0;
     let nodes: NodeCapacity[] = [];
     try {
       const list = await ctx.client.list<KubeObject & { status?: { allocatable?: Record<string, string>; conditions?: { type: string; status: string }[] } }>(CoreResources.node);
@@ -322,6 +324,7 @@ export function createForecastingModule(options: ForecastingOptions = {}): Forec
         ctx.logger.warn({ mesh, error: getErrorMessage(error) }, 'Failed to write capacity plans');
       }
     }
+    return byMesh.size;
   }
 
   /** Persisting, fitting and planning: one run at a time, never awaited by the loop. */
@@ -350,10 +353,8 @@ export function createForecastingModule(options: ForecastingOptions = {}): Forec
       await new Promise((resolve) => setImmediate(resolve)); // let the reconcilers run between agents
     }
     if (trained) ctx.requestAnalysis();
-    if (agents.length > 0 && (nowMs - lastPlanMs >= planIntervalMs || (trained && lastPlanMs === -Infinity))) {
-      lastPlanMs = nowMs;
-      await writePlans(ctx, agents);
-    }
+    // The first plan is written as soon as some Agent has a fitted model, then every interval.
+    if (agents.length > 0 && nowMs - lastPlanMs >= planIntervalMs && (await writePlans(ctx, agents)) > 0) lastPlanMs = nowMs;
   }
 
   /** The replica count this module wants for an Agent now, with its reasons, or undefined when it has nothing to go on. */
