@@ -12,6 +12,8 @@ import { registerDriftCommand } from './commands/drift.js';
 import { registerProposeCommand } from './commands/propose.js';
 import { registerVoteCommand } from './commands/vote.js';
 import { registerProposalsCommand } from './commands/proposals.js';
+import { registerForecastCommand } from './commands/forecast.js';
+import { registerPlanCommand } from './commands/plan.js';
 import { SilentExit, UsageError, type CliIo } from './io.js';
 
 export const EXIT_OK = 0;
@@ -49,6 +51,8 @@ export function createProgram(io: CliIo): Command {
   registerProposeCommand(program, io);
   registerVoteCommand(program, io);
   registerProposalsCommand(program, io);
+  registerForecastCommand(program, io);
+  registerPlanCommand(program, io);
 
   return program;
 }

@@ -6,6 +6,8 @@ import { createLogger } from './log.js';
 import { Manager } from './manager.js';
 import { createDriftModule } from '../kernel/drift/module.js';
 import { createMigrationModule } from '../scheduler/migration.js';
+import { createForecastingModule } from '../forecasting/module.js';
+import { startDemandServer } from '../forecasting/demand/push-server.js';
 
 const positiveInt = (flag: string) => (value: string): number => {
   const parsed = Number(value);
@@ -56,6 +58,7 @@ const program = new Command('meshos-operator')
   .option('--chain-signer-secret <namespace/name>', 'governance: Secret whose data.privateKey is the key that anchors')
   .option('--chain-anchor-address <address>', 'governance: deployed anchor contract (deployed when unset)')
   .option('--chain-registry-address <address>', 'governance: deployed ERC-1056 DID registry (deployed when unset)')
+  .option('--demand-bind-address <host:port>', 'serve the demand push API (POST /v1/demand/<namespace>/<agent>) here (off when unset)', address('--demand-bind-address'))
   .option('--memory-data-dir <dir>', 'directory of the context memory log (a persistent volume in a cluster)', process.env['MESHOS_MEMORY_DIR'] ?? '/var/lib/meshos/memory');
 
 async function main(): Promise<number> {
@@ -93,6 +96,7 @@ async function main(): Promise<number> {
     chainSignerSecret?: string;
     chainAnchorAddress?: string;
     chainRegistryAddress?: string;
+    demandBindAddress?: { host: string; port: number };
   }>();
   if (!['highs', 'jsLpSolver', 'none'].includes(flags.schedulerSolver)) throw new InvalidArgumentError(`--scheduler-solver must be highs, jsLpSolver or none, got "${flags.schedulerSolver}"`);
   const logger = createLogger();
@@ -101,6 +105,8 @@ async function main(): Promise<number> {
   const migration = flags.scheduler && flags.migration
     ? [createMigrationModule({ scheduler: () => schedulerRef.manager?.scheduler, threshold: flags.migrationThreshold, maxMovesPerHour: flags.migrationMaxPerHour })]
     : [];
+  const forecasting = createForecastingModule();
+  const demandServer = flags.demandBindAddress ? await startDemandServer(flags.demandBindAddress.host, flags.demandBindAddress.port, forecasting.demand) : undefined;
   const manager = new Manager({
     connection,
     logger,
@@ -116,7 +122,7 @@ async function main(): Promise<number> {
     healthHost: flags.healthBindAddress.host,
     healthPort: flags.healthBindAddress.port,
     informer: { watchSilenceMs: flags.watchSilence, resyncPeriodMs: flags.resyncPeriod },
-    kernelModules: [createDriftModule(), ...migration],
+    kernelModules: [createDriftModule(), forecasting.module, ...migration],
     ...(flags.scheduler
       ? {
           scheduler: {
@@ -152,6 +158,7 @@ async function main(): Promise<number> {
   }
   logger.info({ server: connection.server, identity: manager.identity }, 'Starting Mesh OS operator');
   const outcome = await manager.run(stop.signal);
+  await demandServer?.close();
   logger.info({ outcome }, 'Operator stopped');
   // Lost leadership exits non-zero so the Deployment restarts the replica as a fresh candidate.
   return outcome === 'lost-leadership' ? 1 : 0;

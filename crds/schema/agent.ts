@@ -4,12 +4,12 @@
 import { Type } from '@sinclair/typebox';
 import {
   API_VERSION,
+  bool,
   CURRENCY_CODE,
   DNS1123_LABEL,
   DNS1123_SUBDOMAIN,
   ENV_VAR_NAME,
   HTTP_URL,
-  bool,
   MESH_DID,
   QUANTITY,
   dateTime,
@@ -109,6 +109,77 @@ const RuntimeSchema = withRules(
   ],
 );
 
+export const DEMAND_SOURCES = ['Scrape', 'Push'] as const;
+
+const AutoscalingSchema = withRules(
+  obj(
+    "Demand-driven replica autoscaling of this agent: the forecasting module learns the agent's request rate and sets spec.runtime.replicas within minReplicas..maxReplicas.",
+    {
+      enabled: optional(bool('Turn demand-driven autoscaling on for this agent. Default false.', { default: false })),
+      predictive: optional(
+        bool("Scale ahead of forecast demand; false scales on current demand only. Unset follows the Mesh's spec.autoscaling.predictive."),
+      ),
+      capacityPerReplica: optional(
+        num('Requests per second one replica serves within its SLA; replicas = forecast demand / this (greater than 0). Required when enabled.', {
+          exclusiveMinimum: 0,
+        }),
+      ),
+      source: optional(
+        stringEnum(
+          'Where demand comes from: Scrape (the operator reads a Prometheus-format metric from the pods) or Push (samples are pushed to the operator\'s demand API). Default Scrape.',
+          DEMAND_SOURCES,
+        ),
+      ),
+      metric: optional(
+        obj('The Prometheus-format metric the operator scrapes from each pod.', {
+          name: str('Metric name, such as http_requests_total (a counter: its rate is the demand) or a gauge of requests per second.', {
+            minLength: 1,
+            maxLength: 200,
+            pattern: '^[a-zA-Z_:][a-zA-Z0-9_:]*$',
+          }),
+          selector: optional(
+            stringMap('Label values a sample must have to count, such as {route: /api}; samples of all matching series are summed.', Type.String({ maxLength: 256 }), {
+              maxProperties: 16,
+            }),
+          ),
+          type: optional(stringEnum('counter (demand is its rate) or gauge (demand is its value). Default counter.', ['counter', 'gauge'] as const)),
+          port: optional(int('Port serving the metrics (1-65535). Default spec.runtime.port, else 9090.', { minimum: 1, maximum: 65535 })),
+          path: optional(str('HTTP path of the metrics. Default /metrics.', { maxLength: 256, pattern: '^/' })),
+        }),
+      ),
+      intervalSeconds: optional(
+        int('Seconds between demand samples (scrapes, and the step of the stored history), 10-3600. Default 60.', { minimum: 10, maximum: 3600, default: 60 }),
+      ),
+      seasonSeconds: optional(
+        int('Length of the demand cycle in seconds, if known (such as 86400); unset tries daily and weekly. At least 2 intervals.', { minimum: 20, maximum: 31_536_000 }),
+      ),
+      quantile: optional(
+        num('Forecast quantile provisioned for: higher means fewer SLA misses at more cost (0.5-0.999). Default 0.9.', { minimum: 0.5, maximum: 0.999, default: 0.9 }),
+      ),
+      leadTimeSeconds: optional(
+        int('How long a new replica takes to serve; the scaler provisions for the forecast over this window (0-3600). Default 600.', { minimum: 0, maximum: 3600, default: 600 }),
+      ),
+      scaleDownStabilizationSeconds: optional(
+        int('Scale down only to the highest recommendation of this window, as the HPA does (0-3600). Default 300.', { minimum: 0, maximum: 3600, default: 300 }),
+      ),
+    },
+  ),
+  [
+    {
+      rule: '!has(self.enabled) || !self.enabled || has(self.capacityPerReplica)',
+      message: 'spec.autoscaling.capacityPerReplica is required when spec.autoscaling.enabled is true',
+      fieldPath: '.capacityPerReplica',
+      check: (self) => self.enabled !== true || self.capacityPerReplica !== undefined,
+    },
+    {
+      rule: "!has(self.enabled) || !self.enabled || (has(self.source) && self.source == 'Push') || has(self.metric)",
+      message: 'spec.autoscaling.metric is required when autoscaling is enabled with source Scrape',
+      fieldPath: '.metric',
+      check: (self) => self.enabled !== true || self.source === 'Push' || self.metric !== undefined,
+    },
+  ],
+);
+
 export const AgentSpecSchema = obj('Desired state of the Agent: its card, its commercial terms and its runtime.', {
   meshRef: str('Name of the Mesh this agent joins (a DNS-1123 subdomain).', {
     minLength: 1,
@@ -166,6 +237,7 @@ export const AgentSpecSchema = obj('Desired state of the Agent: its card, its co
     }),
   ),
   runtime: RuntimeSchema,
+  autoscaling: optional(AutoscalingSchema),
 });
 
 export const AgentStatusSchema = obj('Observed state of the Agent, written by the operator.', {

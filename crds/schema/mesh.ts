@@ -391,6 +391,44 @@ export const AppliedProposalSchema = obj('A Proposal whose change was applied to
   appliedAt: dateTime('When the change was applied (RFC 3339).'),
 });
 
+export const PLAN_HORIZONS = ['7d', '30d', '90d'] as const;
+
+const PlanRiskSchema = obj('A way the plan can fail, and when it bites.', {
+  kind: str('What kind of risk: CapacityShortfall (peak needs more nodes than the region has), MaxReplicas (an agent needs more than its maxReplicas), NoHistory.', { maxLength: 64 }),
+  message: str('The risk in one sentence.', { maxLength: 1000 }),
+  date: optional(dateTime('When the risk first bites, per the forecast (RFC 3339).')),
+  agent: optional(str('Agent the risk is about, as namespace/name, when it is about one.', { maxLength: 320 })),
+});
+
+const RegionPlanSchema = obj("What one region needs over the plan's horizon.", {
+  region: str("Region name (the Agents' spec.region; default when unset).", { maxLength: 63 }),
+  agents: int('Agents with a demand history in this region.', { minimum: 0 }),
+  peakDemand: num('Forecast peak of the summed demand, in requests per second (upper quantile).', { minimum: 0 }),
+  peakAt: optional(dateTime('When the forecast peak falls (RFC 3339).')),
+  meanDemand: num('Forecast mean of the summed demand, in requests per second.', { minimum: 0 }),
+  peakReplicas: int('Replicas needed at the peak, summed over agents.', { minimum: 0 }),
+  meanReplicas: num('Replicas needed on average, summed over agents.', { minimum: 0 }),
+  cpuCores: num('CPU cores the peak replicas request.', { minimum: 0 }),
+  nodesNeeded: int('Nodes of the region\'s average allocatable CPU needed at the peak.', { minimum: 0 }),
+  nodesAvailable: int('Ready nodes in the region now.', { minimum: 0 }),
+  cost: num('Cost of the nodes needed on average over the horizon, at the current node prices (label meshos.dev/cost-per-hour or meshos.dev/cost).', { minimum: 0 }),
+  carbonKg: num('Carbon of the nodes needed on average over the horizon, in kg CO2e, at the current grid intensity (label meshos.dev/carbon-intensity or meshos.dev/carbon, gCO2e/kWh) and meshos.dev/power-kw per node (default 0.25).', { minimum: 0 }),
+  risks: optional(list('Risks found for this region, earliest first.', PlanRiskSchema, { maxItems: 64 })),
+});
+
+const CapacityPlanSchema = obj('A capacity plan over one horizon.', {
+  horizon: stringEnum('Horizon of the plan: 7d, 30d or 90d.', PLAN_HORIZONS),
+  from: dateTime('Start of the plan (RFC 3339).'),
+  to: dateTime('End of the plan (RFC 3339).'),
+  regions: list('Needs per region.', RegionPlanSchema, { maxItems: 256 }),
+});
+
+const CapacityPlansSchema = obj('Capacity plans (7, 30 and 90 days) per region, written by the forecasting module from the Agents\' demand forecasts.', {
+  updatedAt: optional(dateTime('When the plans were computed (RFC 3339).')),
+  currency: optional(str('Currency of the costs (node price labels are read as this currency). Default USD.', { maxLength: 3 })),
+  plans: optional(list('One plan per horizon.', CapacityPlanSchema, { maxItems: 3 })),
+});
+
 export const MeshStatusSchema = obj('Observed state of the Mesh, written by the operator.', {
   observedGeneration: optional(observedGenerationField('Mesh')),
   conditions: optional(conditionsField('Mesh')),
@@ -404,7 +442,7 @@ export const MeshStatusSchema = obj('Observed state of the Mesh, written by the 
   ),
   appliedProposals: optional(list('Proposals applied to this mesh, oldest first.', AppliedProposalSchema)),
   trust: optional(freeObject('Trust weights in force and any transition in progress, written by the trust module.')),
-  capacityPlans: optional(freeObject('Capacity plans (7, 30 and 90 days) written by the forecasting module.')),
+  capacityPlans: optional(CapacityPlansSchema),
   anchors: optional(freeObject("On-chain anchors of this mesh's identity and decisions, written by the governance module.")),
 });
 

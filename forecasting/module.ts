@@ -1,0 +1,501 @@
+// The forecasting kernel module: records each autoscaled Agent's demand (scraped or pushed),
+// keeps it in a ConfigMap per Agent so a restart loses nothing, fits forecasting models off the
+// reconcile path, proposes `scale` actions ahead of forecast peaks (the loop's policy gate decides
+// and records them as Events), and writes forecasts to Agent status and capacity plans to Mesh status.
+import type { Agent, Mesh } from '../crds/types.js';
+import type { Action, ExecutionResult, KernelModule, ModuleContext, ProposedAction } from '../kernel/contract.js';
+import { applyStatus, serverSideApply } from '../operator/kube/apply.js';
+import { getErrorMessage, isNotFound } from '../operator/kube/errors.js';
+import type { KubeObject } from '../operator/kube/object.js';
+import { CoreResources, MeshOsResources } from '../operator/kube/resources.js';
+import { DemandHistory, type EncodedHistory } from './demand/history.js';
+import type { DemandSample, DemandSink } from './demand/push-server.js';
+import { CounterRate, scrapeDemand } from './demand/scrape.js';
+import { disposeSelection, selectModel } from './forecaster.js';
+import type { FittedModel } from './models/model.js';
+import type { LstmOptions } from './models/lstm.js';
+import { capacityPlans, cpuCores, dailyGrowth, type AgentDemandForecast, type NodeCapacity } from './plan.js';
+import { clampReplicas, predictiveReplicas, reactiveReplicas, Stabiliser } from './scaling.js';
+
+export const NAME = 'forecasting';
+export const FORECASTING_FIELD_MANAGER = 'meshos-forecasting';
+export const DEMAND_CONFIGMAP_PREFIX = 'meshos-demand-';
+/** Node labels read for plans; the second name of each pair is the test harness's. */
+export const NODE_LABELS = {
+  region: ['meshos.dev/region', 'topology.kubernetes.io/region'],
+  cost: ['meshos.dev/cost-per-hour', 'meshos.dev/cost'],
+  carbon: ['meshos.dev/carbon-intensity', 'meshos.dev/carbon'],
+  power: ['meshos.dev/power-kw'],
+} as const;
+const DEFAULT_NODE_POWER_KW = 0.25;
+const REACTIVE_TARGET_UTILISATION = 0.8;
+
+export interface ForecastingOptions {
+  /** How often each Agent's models are refitted. Default 10 minutes. */
+  trainIntervalMs?: number;
+  /** How often capacity plans are recomputed. Default 15 minutes. */
+  planIntervalMs?: number;
+  /** How often changed histories are written to their ConfigMaps. Default 60 s. */
+  persistIntervalMs?: number;
+  /** History kept per Agent. Default 35 days (four weekly seasons and a bit). */
+  maxHistoryDays?: number;
+  /** The LSTM is off by default in the operator (the classical models fit in milliseconds). */
+  lstm?: LstmOptions | false;
+}
+
+type AutoscalingSpec = NonNullable<Agent['spec']['autoscaling']>;
+
+interface Fit {
+  model: FittedModel;
+  key: string;
+  upperOffsets: number[];
+  stepMs: number;
+}
+
+interface AgentState {
+  history: DemandHistory;
+  loaded: boolean;
+  dirty: boolean;
+  rate: CounterRate;
+  lastScrapeMs: number;
+  lastTrainMs: number;
+  /** Fitted for the scaling lead window. */
+  short?: Fit;
+  /** Fitted for 24 hours, used for status and plans. */
+  long?: Fit & { growthPerDay: number; dispose(): void };
+  /** Upper forecasts issued per slot time, to see when actual demand beats them. */
+  upperBySlot: Map<number, number>;
+  stabiliser: Stabiliser;
+  lastProposed?: { replicas: number; atMs: number };
+}
+
+const keyOf = (agent: Agent): string => `${agent.metadata.namespace ?? ''}/${agent.metadata.name ?? ''}`;
+
+/** ConfigMap name for an Agent's demand history (Agent names are DNS subdomains; the prefix keeps it one). */
+export function demandConfigMapName(agentName: string): string {
+  return `${DEMAND_CONFIGMAP_PREFIX}${agentName}`.slice(0, 253).replace(/[-.]+$/, '');
+}
+
+function label(labels: Record<string, string> | undefined, names: readonly string[]): string | undefined {
+  for (const name of names) if (labels?.[name] !== undefined) return labels[name];
+  return undefined;
+}
+
+export interface ForecastingModule {
+  module: KernelModule;
+  /** The push API's sink (see demand/push-server.ts). */
+  demand: DemandSink;
+  /** Resolves when background work (fitting, persisting, plans) in flight has finished. */
+  idle(): Promise<void>;
+}
+
+export function createForecastingModule(options: ForecastingOptions = {}): ForecastingModule {
+  const trainIntervalMs = options.trainIntervalMs ?? 10 * 60_000;
+  const planIntervalMs = options.planIntervalMs ?? 15 * 60_000;
+  const persistIntervalMs = options.persistIntervalMs ?? 60_000;
+  const maxHistoryMs = (options.maxHistoryDays ?? 35) * 86_400_000;
+  const states = new Map<string, AgentState>();
+  let context: ModuleContext | undefined;
+  let background: Promise<void> | undefined;
+  let lastPersistMs = 0;
+  let lastPlanMs = -Infinity;
+
+  const autoscaled = (agent: Agent): agent is Agent & { spec: { autoscaling: AutoscalingSpec & { capacityPerReplica: number } } } =>
+    agent.spec.autoscaling?.enabled === true && (agent.spec.autoscaling.capacityPerReplica ?? 0) > 0;
+  const stepMsOf = (agent: Agent): number => (agent.spec.autoscaling?.intervalSeconds ?? 60) * 1000;
+  const leadStepsOf = (agent: Agent): number => Math.max(1, Math.ceil(((agent.spec.autoscaling?.leadTimeSeconds ?? 600) * 1000) / stepMsOf(agent)));
+
+  function stateOf(agent: Agent): AgentState {
+    const key = keyOf(agent);
+    const stepMs = stepMsOf(agent);
+    let state = states.get(key);
+    if (!state || state.history.stepMs !== stepMs) {
+      state = {
+        history: new DemandHistory(stepMs, Math.ceil(maxHistoryMs / stepMs)),
+        loaded: false,
+        dirty: false,
+        rate: new CounterRate(),
+        lastScrapeMs: 0,
+        lastTrainMs: -Infinity,
+        upperBySlot: new Map(),
+        stabiliser: new Stabiliser((agent.spec.autoscaling?.scaleDownStabilizationSeconds ?? 300) * 1000),
+      };
+      states.set(key, state);
+    }
+    return state;
+  }
+
+  function record(state: AgentState, timeMs: number, value: number): void {
+    state.history.record(timeMs, value);
+    state.dirty = true;
+  }
+
+  /** Loads the persisted history once; samples recorded before the load are kept on top of it. */
+  async function ensureLoaded(ctx: ModuleContext, agent: Agent, state: AgentState): Promise<void> {
+    if (state.loaded) return;
+    try {
+      const configMap = await ctx.client.get<KubeObject & { data?: Partial<EncodedHistory> }>(CoreResources.configMap, agent.metadata.namespace, demandConfigMapName(agent.metadata.name ?? ''));
+      const stored = DemandHistory.decode(configMap.data ?? {}, state.history.stepMs, state.history.maxPoints);
+      const fresh = state.history;
+      const merged = stored;
+      const values = fresh.series();
+      const first = fresh.firstMs;
+      if (first !== undefined) values.forEach((v, i) => merged.record(first + i * fresh.stepMs, v));
+      state.history = merged;
+      ctx.logger.info({ agent: keyOf(agent), points: merged.length }, `Loaded demand history of agent ${keyOf(agent)}`);
+    } catch (error) {
+      if (!isNotFound(error)) ctx.logger.warn({ agent: keyOf(agent), error: getErrorMessage(error) }, 'Failed to load demand history; starting empty');
+    }
+    state.loaded = true;
+  }
+
+  async function persist(ctx: ModuleContext, agent: Agent, state: AgentState): Promise<void> {
+    if (!state.dirty || state.history.length === 0) return;
+    state.dirty = false;
+    try {
+      await serverSideApply(
+        ctx.client,
+        {
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: {
+            name: demandConfigMapName(agent.metadata.name ?? ''),
+            namespace: agent.metadata.namespace ?? '',
+            labels: { 'app.kubernetes.io/managed-by': 'meshos', 'meshos.dev/agent': agent.metadata.name ?? '', 'meshos.dev/data': 'demand-history' },
+            ownerReferences: [{ apiVersion: agent.apiVersion, kind: 'Agent', name: agent.metadata.name ?? '', uid: agent.metadata.uid ?? '', controller: false, blockOwnerDeletion: false }],
+          },
+          data: { ...state.history.encode() },
+        } as KubeObject,
+        FORECASTING_FIELD_MANAGER,
+      );
+    } catch (error) {
+      state.dirty = true;
+      ctx.logger.warn({ agent: keyOf(agent), error: getErrorMessage(error) }, 'Failed to persist demand history');
+    }
+  }
+
+  /** Scrapes the Agent's pods when due; sums the matching samples; counters become a rate. */
+  async function scrape(ctx: ModuleContext, agent: Agent, state: AgentState, nowMs: number): Promise<void> {
+    const spec = agent.spec.autoscaling;
+    if (!spec?.metric || spec.source === 'Push' || nowMs - state.lastScrapeMs < stepMsOf(agent) * 0.9) return;
+    state.lastScrapeMs = nowMs;
+    const pods = (ctx.informers.pods?.store.list() ?? []).filter(
+      (pod) => pod.metadata.namespace === agent.metadata.namespace && pod.metadata.labels?.['meshos.dev/agent'] === agent.metadata.name,
+    ) as (KubeObject & { status?: { podIP?: string; phase?: string } })[];
+    const port = spec.metric.port ?? agent.spec.runtime.port ?? 9090;
+    const targets = pods
+      .filter((pod) => pod.status?.podIP && pod.status.phase === 'Running')
+      .map((pod) => ({ pod: pod.metadata.name ?? '', url: `http://${pod.status?.podIP ?? ''}:${port}${spec.metric?.path ?? '/metrics'}` }));
+    const demand = await scrapeDemand(targets, { name: spec.metric.name, selector: spec.metric.selector ?? {}, type: spec.metric.type ?? 'counter' }, state.rate, nowMs, (target, error) =>
+      ctx.logger.debug({ pod: target.pod, error: getErrorMessage(error) }, 'Failed to scrape pod metrics'),
+    );
+    if (demand !== undefined) record(state, nowMs, Math.max(0, demand));
+  }
+
+  /** Fits the lead-window and 24-hour models on the history (bounded: classical models, LSTM only if enabled with its time cap). */
+  async function train(ctx: ModuleContext, agent: Agent, state: AgentState): Promise<void> {
+    const series = state.history.series();
+    const stepMs = state.history.stepMs;
+    const leadSteps = leadStepsOf(agent);
+    if (series.length < 4 * (leadSteps + 1) + 2) return;
+    const seasonSeconds = agent.spec.autoscaling?.seasonSeconds;
+    const season = seasonSeconds !== undefined ? Math.max(2, Math.round((seasonSeconds * 1000) / stepMs)) : undefined;
+    const quantile = agent.spec.autoscaling?.quantile ?? 0.9;
+    const usableSeason = season !== undefined && season < series.length / 2 ? { season } : {};
+    const short = await selectModel(series, { stepMs, horizon: leadSteps + 1, evaluationOrigins: 0, lstm: false, quantile, ...usableSeason });
+    state.short = { model: short.selected.model, key: short.selected.key, upperOffsets: short.upperOffsets, stepMs };
+    // The 24-hour model reads at most 5-minute steps: a 90-day plan stays cheap to forecast.
+    const factor = Math.max(1, Math.floor(300_000 / stepMs));
+    const coarse = factor > 1 ? Array.from({ length: Math.floor(series.length / factor) }, (_, i) => series.slice(i * factor, (i + 1) * factor).reduce((s, v) => s + v, 0) / factor) : series;
+    const coarseStep = stepMs * factor;
+    const horizon = Math.max(1, Math.min(Math.round(86_400_000 / coarseStep), Math.floor(coarse.length / 4)));
+    const coarseSeason = season !== undefined ? Math.max(2, Math.round(season / factor)) : undefined;
+    if (coarse.length >= 2 * horizon + 2) {
+      const long = await selectModel(coarse, {
+        stepMs: coarseStep,
+        horizon,
+        evaluationOrigins: 0,
+        lstm: options.lstm ?? false,
+        quantile,
+        ...(coarseSeason !== undefined && coarseSeason < coarse.length / 2 ? { season: coarseSeason } : {}),
+      });
+      state.long?.dispose(); // the previous fit's LSTM tensors, if the LSTM is on
+      state.long = { model: long.selected.model, key: long.selected.key, upperOffsets: long.upperOffsets, stepMs: coarseStep, growthPerDay: dailyGrowth(coarse, coarseStep), dispose: () => disposeSelection(long) };
+    }
+    state.lastTrainMs = ctx.now().getTime();
+    await writeForecastStatus(ctx, agent, state);
+  }
+
+  async function writeForecastStatus(ctx: ModuleContext, agent: Agent, state: AgentState): Promise<void> {
+    const fit = state.long ?? state.short;
+    const lastMs = state.history.lastMs;
+    if (!fit || lastMs === undefined) return;
+    const source = state.long ? coarseSeries(state) : state.history.series();
+    const horizon = Math.max(1, Math.round(86_400_000 / fit.stepMs));
+    const point = fit.model.forecastAt(source, [source.length], horizon)[0] ?? [];
+    const upper = point.map((p, i) => p + (fit.upperOffsets[i % Math.max(1, fit.upperOffsets.length)] ?? 0));
+    let peak = 0;
+    upper.forEach((u, i) => (u > (upper[peak] ?? 0) ? (peak = i) : undefined));
+    const startMs = forecastStartMs(state);
+    const forecast = {
+      model: fit.key,
+      scalingModel: state.short?.key,
+      trainedAt: ctx.now().toISOString(),
+      stepSeconds: fit.stepMs / 1000,
+      quantile: agent.spec.autoscaling?.quantile ?? 0.9,
+      historyPoints: state.history.length,
+      lastDemand: Math.round((state.history.series().at(-1) ?? 0) * 1000) / 1000,
+      peak: { at: new Date(startMs + peak * fit.stepMs).toISOString(), demand: Math.round((point[peak] ?? 0) * 1000) / 1000, upper: Math.round((upper[peak] ?? 0) * 1000) / 1000 },
+      next24hMean: Math.round((point.reduce((s, v) => s + v, 0) / Math.max(1, point.length)) * 1000) / 1000,
+    };
+    try {
+      await applyStatus(ctx.client, MeshOsResources.agent, keyOf(agent), { forecast }, FORECASTING_FIELD_MANAGER);
+    } catch (error) {
+      ctx.logger.warn({ agent: keyOf(agent), error: getErrorMessage(error) }, 'Failed to write agent forecast status');
+    }
+  }
+
+  /** Time of the first value the status/plan model forecasts (the coarse series drops a partial last block). */
+  function forecastStartMs(state: AgentState): number {
+    const first = state.history.firstMs ?? 0;
+    const step = state.history.stepMs;
+    if (!state.long) return first + state.history.length * step;
+    const factor = Math.max(1, Math.floor(300_000 / step));
+    return first + Math.floor(state.history.length / factor) * factor * step;
+  }
+
+  function coarseSeries(state: AgentState): number[] {
+    const series = state.history.series();
+    const factor = Math.max(1, Math.floor(300_000 / state.history.stepMs));
+    if (factor === 1) return series;
+    return Array.from({ length: Math.floor(series.length / factor) }, (_, i) => series.slice(i * factor, (i + 1) * factor).reduce((s, v) => s + v, 0) / factor);
+  }
+
+  /** Writes plans for every Mesh with forecasts; returns how many Meshes had some. */
+  async function writePlans(ctx: ModuleContext, agents: readonly Agent[]): Promise<number> {
+    const nowMs = ctx.now().getTime();
+    if (!agents.some((agent) => states.get(keyOf(agent))?.short)) return 0;
+    let nodes: NodeCapacity[] = [];
+    try {
+      const list = await ctx.client.list<KubeObject & { status?: { allocatable?: Record<string, string>; conditions?: { type: string; status: string }[] } }>(CoreResources.node);
+      nodes = list.items.map((node) => ({
+        region: label(node.metadata.labels, NODE_LABELS.region) ?? 'default',
+        cpu: cpuCores(node.status?.allocatable?.['cpu'], 1),
+        costPerHour: Number(label(node.metadata.labels, NODE_LABELS.cost) ?? 0) || 0,
+        carbonIntensity: Number(label(node.metadata.labels, NODE_LABELS.carbon) ?? 0) || 0,
+        powerKw: Number(label(node.metadata.labels, NODE_LABELS.power) ?? DEFAULT_NODE_POWER_KW) || DEFAULT_NODE_POWER_KW,
+        ready: node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
+      }));
+    } catch (error) {
+      ctx.logger.warn({ error: getErrorMessage(error) }, 'Failed to list nodes for capacity plans');
+    }
+    const byMesh = new Map<string, AgentDemandForecast[]>();
+    for (const agent of agents) {
+      const state = states.get(keyOf(agent));
+      const fit = state?.long ?? state?.short;
+      const lastMs = state?.history.lastMs;
+      if (!state || !fit || lastMs === undefined || !autoscaled(agent)) continue;
+      const source = state.long ? coarseSeries(state) : state.history.series();
+      const steps = Math.ceil((90 * 86_400_000) / fit.stepMs) + 1;
+      const growth = state.long?.growthPerDay ?? 0;
+      const point = (fit.model.forecastAt(source, [source.length], steps)[0] ?? []).map((v, i) => v * (1 + growth) ** ((i * fit.stepMs) / 86_400_000));
+      const upper = point.map((p, i) => p + (fit.upperOffsets[i % Math.max(1, fit.upperOffsets.length)] ?? 0));
+      const list = byMesh.get(agent.spec.meshRef) ?? [];
+      list.push({
+        key: keyOf(agent),
+        region: agent.spec.region ?? 'default',
+        startMs: forecastStartMs(state),
+        stepMs: fit.stepMs,
+        point,
+        upper,
+        capacityPerReplica: agent.spec.autoscaling.capacityPerReplica,
+        minReplicas: agent.spec.runtime.minReplicas ?? 1,
+        maxReplicas: agent.spec.runtime.maxReplicas ?? 100,
+        cpuPerReplica: cpuCores(agent.spec.runtime.resources?.requests?.['cpu'], 0.1),
+      });
+      byMesh.set(agent.spec.meshRef, list);
+    }
+    for (const [mesh, forecasts] of byMesh) {
+      if (!ctx.informers.meshes.store.get(mesh)) continue;
+      const plans = capacityPlans(forecasts, nodes, nowMs);
+      try {
+        await applyStatus(ctx.client, MeshOsResources.mesh, mesh, { capacityPlans: { updatedAt: ctx.now().toISOString().replace(/\.\d{3}Z$/, 'Z'), currency: 'USD', plans } }, FORECASTING_FIELD_MANAGER);
+      } catch (error) {
+        ctx.logger.warn({ mesh, error: getErrorMessage(error) }, 'Failed to write capacity plans');
+      }
+    }
+    return byMesh.size;
+  }
+
+  /** Persisting, fitting and planning: one run at a time, never awaited by the loop. */
+  async function maintain(ctx: ModuleContext, agents: readonly Agent[]): Promise<void> {
+    const nowMs = ctx.now().getTime();
+    if (nowMs - lastPersistMs >= persistIntervalMs) {
+      lastPersistMs = nowMs;
+      for (const agent of agents) {
+        const state = states.get(keyOf(agent));
+        if (state) await persist(ctx, agent, state);
+      }
+    }
+    let trained = false;
+    for (const agent of agents) {
+      const state = states.get(keyOf(agent));
+      if (!state || (state.short && nowMs - state.lastTrainMs < trainIntervalMs)) continue;
+      const started = performance.now();
+      try {
+        await train(ctx, agent, state);
+        trained ||= state.short !== undefined;
+      } catch (error) {
+        ctx.logger.warn({ agent: keyOf(agent), error: getErrorMessage(error) }, 'Failed to fit demand models');
+        state.lastTrainMs = nowMs;
+      }
+      ctx.logger.debug({ agent: keyOf(agent), ms: Math.round(performance.now() - started), model: state.short?.key }, `Fitted demand models of agent ${keyOf(agent)}`);
+      await new Promise((resolve) => setImmediate(resolve)); // let the reconcilers run between agents
+    }
+    if (trained) ctx.requestAnalysis();
+    // The first plan is written as soon as some Agent has a fitted model, then every interval.
+    if (agents.length > 0 && nowMs - lastPlanMs >= planIntervalMs && (await writePlans(ctx, agents)) > 0) lastPlanMs = nowMs;
+  }
+
+  /** The replica count this module wants for an Agent now, with its reasons, or undefined when it has nothing to go on. */
+  function decide(agent: Agent & { spec: { autoscaling: AutoscalingSpec & { capacityPerReplica: number } } }, state: AgentState, mesh: Mesh | undefined, nowMs: number) {
+    const lastMs = state.history.lastMs;
+    if (lastMs === undefined) return undefined;
+    const stepMs = state.history.stepMs;
+    const leadSteps = leadStepsOf(agent);
+    const stale = Math.floor((nowMs - lastMs) / stepMs);
+    if (stale > 3 * (leadSteps + 1)) return undefined; // no fresh demand: do nothing rather than guess
+    const series = state.history.series();
+    const capacity = agent.spec.autoscaling.capacityPerReplica;
+    const minReplicas = agent.spec.runtime.minReplicas ?? 1;
+    const maxReplicas = agent.spec.runtime.maxReplicas ?? 100;
+    const current = agent.spec.runtime.replicas ?? 1;
+    const lastDemand = series.at(-1) ?? 0;
+    const predictive = agent.spec.autoscaling.predictive ?? mesh?.spec.autoscaling?.predictive ?? false;
+    if (!predictive || !state.short) {
+      const desired = clampReplicas(reactiveReplicas(current, lastDemand, capacity, REACTIVE_TARGET_UTILISATION), minReplicas, maxReplicas);
+      return { desired, mode: 'reactive', demand: lastDemand, forecastPeak: undefined as number | undefined, model: undefined as string | undefined };
+    }
+    const fit = state.short;
+    const steps = Math.max(0, stale) + leadSteps + 1;
+    const point = fit.model.forecastAt(series, [series.length], steps)[0] ?? [];
+    const upper = point.map((p, i) => p + (fit.upperOffsets[Math.min(i, fit.upperOffsets.length - 1)] ?? 0));
+    const window = upper.slice(Math.max(0, stale), Math.max(0, stale) + leadSteps + 1);
+    for (let i = 0; i < upper.length; i++) state.upperBySlot.set(lastMs + (i + 1) * stepMs, upper[i] ?? 0);
+    for (const slot of [...state.upperBySlot.keys()]) if (slot < lastMs - 10 * stepMs) state.upperBySlot.delete(slot);
+    const recentSlots = [lastMs - stepMs, lastMs].filter((slot) => state.upperBySlot.has(slot));
+    const recentActual = recentSlots.map((slot) => series[Math.round((slot - (state.history.firstMs ?? 0)) / stepMs)] ?? 0);
+    const forecastReplicas = predictiveReplicas({
+      upperOverLead: window,
+      recentActual,
+      recentUpper: recentSlots.map((slot) => state.upperBySlot.get(slot) ?? Infinity),
+      capacityPerReplica: capacity,
+      minReplicas,
+      maxReplicas,
+    });
+    // Never below what the reactive rule asks on observed demand: the forecast adds anticipation.
+    const reactiveFloor = clampReplicas(reactiveReplicas(current, lastDemand, capacity, REACTIVE_TARGET_UTILISATION), minReplicas, maxReplicas);
+    const desired = Math.max(forecastReplicas, reactiveFloor);
+    return { desired, mode: 'predictive', demand: lastDemand, forecastPeak: Math.max(0, ...window), model: fit.key };
+  }
+
+  const module: KernelModule = {
+    name: NAME,
+    observes: ['Mesh', 'Agent', 'Pod'],
+    actions: ['scale'],
+
+    setup(ctx) {
+      context = ctx;
+      return { code: 'Success' };
+    },
+
+    async analyse(ctx): Promise<ProposedAction[]> {
+      context = ctx;
+      const nowMs = ctx.now().getTime();
+      const agents = ctx.informers.agents.store.list().filter(autoscaled);
+      const present = new Set(agents.map(keyOf));
+      for (const [key, state] of [...states]) {
+        if (present.has(key)) continue;
+        state.long?.dispose();
+        states.delete(key);
+      }
+      for (const agent of agents) {
+        const state = stateOf(agent);
+        await ensureLoaded(ctx, agent, state);
+        await scrape(ctx, agent, state, nowMs);
+      }
+      background ??= maintain(ctx, agents)
+        .catch((error: unknown) => ctx.logger.warn({ error: getErrorMessage(error) }, 'Forecasting background work failed'))
+        .finally(() => (background = undefined));
+
+      const proposals: ProposedAction[] = [];
+      for (const agent of agents) {
+        const state = states.get(keyOf(agent));
+        if (!state) continue;
+        const decision = decide(agent, state, ctx.informers.meshes.store.get(agent.spec.meshRef), nowMs);
+        if (!decision) continue;
+        const current = agent.spec.runtime.replicas ?? 1;
+        const desired = state.stabiliser.recommend(nowMs, decision.desired);
+        if (desired === current) continue;
+        if (state.lastProposed?.replicas === desired && nowMs - state.lastProposed.atMs < 60_000) continue;
+        state.lastProposed = { replicas: desired, atMs: nowMs };
+        const up = desired > current;
+        const capacity = agent.spec.autoscaling.capacityPerReplica;
+        proposals.push({
+          module: NAME,
+          kind: 'scale',
+          target: { kind: 'Agent', name: agent.metadata.name ?? '', namespace: agent.metadata.namespace ?? '', mesh: agent.spec.meshRef },
+          reason:
+            decision.mode === 'predictive'
+              ? `forecast demand ${Math.round((decision.forecastPeak ?? 0) * 100) / 100}/s (q${agent.spec.autoscaling.quantile ?? 0.9}, ${decision.model ?? ''}) over the next ${agent.spec.autoscaling.leadTimeSeconds ?? 600}s needs ${desired} replicas of ${capacity}/s; now ${current}`
+              : `demand ${Math.round(decision.demand * 100) / 100}/s needs ${desired} replicas of ${capacity}/s at ${REACTIVE_TARGET_UTILISATION * 100}% target; now ${current}`,
+          risk: up ? 0.2 : 0.3,
+          verifyWindowMs: 0,
+          // Restoring capacity that current demand already exceeds is remediation.
+          remediation: up && decision.demand > current * capacity,
+          agentsTouched: 1,
+          replicasAdded: Math.max(0, desired - current),
+          params: { from: current, to: desired, mode: decision.mode, demand: decision.demand, ...(decision.forecastPeak !== undefined ? { forecastPeak: decision.forecastPeak } : {}), ...(decision.model ? { model: decision.model } : {}) },
+        });
+      }
+      return proposals;
+    },
+
+    async execute(action: Action, ctx: ModuleContext): Promise<ExecutionResult> {
+      if (action.kind !== 'scale') throw new Error(`forecasting cannot execute ${action.kind}`);
+      const key = `${action.target.namespace ?? ''}/${action.target.name}`;
+      const agent = ctx.informers.agents.store.get(key);
+      if (!agent) throw new Error(`Agent ${key} is gone; cannot scale it`);
+      const from = agent.spec.runtime.replicas ?? 1;
+      const to = clampReplicas(Number(action.params['to']), agent.spec.runtime.minReplicas ?? 1, agent.spec.runtime.maxReplicas ?? 100);
+      await ctx.client.patch(MeshOsResources.agent, action.target.namespace, action.target.name, { spec: { runtime: { replicas: to } } });
+      return { message: `scaled Agent ${key} from ${from} to ${to} replicas`, undo: { replicas: from } };
+    },
+
+    async rollback(action: Action, result: ExecutionResult, ctx: ModuleContext): Promise<ExecutionResult> {
+      const replicas = Number(result.undo?.['replicas']);
+      if (!Number.isInteger(replicas)) throw new Error('nothing to roll back to');
+      await ctx.client.patch(MeshOsResources.agent, action.target.namespace, action.target.name, { spec: { runtime: { replicas } } });
+      return { message: `restored Agent ${action.target.namespace ?? ''}/${action.target.name} to ${replicas} replicas` };
+    },
+  };
+
+  const demand: DemandSink = {
+    get accepting() {
+      return context !== undefined;
+    },
+    knows(namespace, name) {
+      const agent = context?.informers.agents.store.get(`${namespace}/${name}`);
+      return agent !== undefined && autoscaled(agent);
+    },
+    push(namespace, name, samples: readonly DemandSample[]) {
+      const agent = context?.informers.agents.store.get(`${namespace}/${name}`);
+      if (!agent || !autoscaled(agent)) throw new Error(`Agent ${namespace}/${name} has no autoscaling`);
+      const state = stateOf(agent);
+      for (const sample of [...samples].sort((a, b) => a.timeMs - b.timeMs)) record(state, sample.timeMs, sample.value);
+      context?.requestAnalysis();
+    },
+  };
+
+  return { module, demand, idle: async () => void (await background) };
+}
