@@ -2,7 +2,7 @@
 // vectors, inverted filter sets, and the hybrid search that combines them.
 import { Bm25Index } from '../rank/bm25.js';
 import { embedText } from '../rank/embed.js';
-import { terms } from '../rank/tokenize.js';
+import { STOP_WORDS, stem, terms, words } from '../rank/tokenize.js';
 import type { WordVectors } from '../rank/word-vectors.js';
 import { searchableText, summaryText, type AgentEntry } from './entry.js';
 import { FilterSets, setValues, type Filters, type SetField } from './filters.js';
@@ -45,7 +45,7 @@ export interface SearchHit {
   readonly lexical: number;
   /** Cosine similarity of the query and the agent's summary (-1..1). */
   readonly semantic: number;
-  /** Query terms (stemmed) found in the agent's text. */
+  /** Query words found (after stemming) in the agent's text. */
   readonly matchedTerms: readonly string[];
 }
 
@@ -175,11 +175,14 @@ export class Catalogue {
       .map(([slot, s]) => ({ slot, ...s, score: lexicalWeight * s.lexical + weight * s.semantic }))
       .sort((a, b) => b.score - a.score || a.slot - b.slot);
     const page = ranked.slice(query.offset, want);
+    // Stem -> the first query word with that stem, to explain matches in the caller's words.
+    const wordOfTerm = new Map<string, string>();
+    for (const word of words(query.text)) if (!STOP_WORDS.has(word) && !wordOfTerm.has(stem(word))) wordOfTerm.set(stem(word), word);
     return {
       hits: page.flatMap((hit) => {
         const entry = this.entries[hit.slot];
         if (!entry) return [];
-        const matchedTerms = [...new Set(queryTerms)].filter((term) => this.lexical.contains(hit.slot, term));
+        const matchedTerms = [...wordOfTerm].filter(([term]) => this.lexical.contains(hit.slot, term)).map(([, word]) => word);
         return [{ entry, score: hit.score, lexical: hit.lexical, semantic: hit.semantic, matchedTerms }];
       }),
       more: ranked.length > want,
