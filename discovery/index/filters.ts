@@ -113,3 +113,18 @@ export class FilterSets {
     return result.sort((a, b) => a - b);
   }
 }
+
+/** Whether one entry passes the filters and the availability rule (for watch streams). */
+export function entryMatches(entry: AgentEntry, filters: Filters, includeUnavailable: boolean): boolean {
+  if (!includeUnavailable && (!entry.ready || entry.quarantined)) return false;
+  if (filters.minTrustScore !== undefined && filters.minTrustScore > 0 && (entry.trustScore === undefined || entry.trustScore < filters.minTrustScore)) return false;
+  if (filters.maxLatencyMs !== undefined && (entry.maxLatencyMs === undefined || entry.maxLatencyMs > filters.maxLatencyMs)) return false;
+  const values = setValues(entry);
+  for (const field of SET_FIELDS) {
+    const wanted = (filters[field] ?? []).map((value) => (field === 'meshes' || field === 'namespaces' ? value : normaliseValue(value)));
+    if (wanted.length === 0) continue;
+    const held = new Set(values[field]);
+    if (ALL_REQUIRED.has(field) ? !wanted.every((value) => held.has(value)) : !wanted.some((value) => held.has(value))) return false;
+  }
+  return true;
+}
