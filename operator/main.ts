@@ -34,6 +34,14 @@ const program = new Command('meshos-operator')
   .option('--watch-silence <ms>', 'restart a watch silent for this long', positiveInt('--watch-silence'), 150_000)
   .option('--resync-period <ms>', 're-queue every object this often', positiveInt('--resync-period'), 600_000)
   .option('--memory-bind-address <host:port>', 'serve the shared context memory gRPC service here while leading (off when unset)', address('--memory-bind-address'))
+  .option('--discovery-bind-address <host:port>', 'serve the agent discovery gRPC service here (off when unset)', address('--discovery-bind-address'))
+  .option('--discovery-auth <mode>', 'discovery authentication: kubernetes (TokenReview/client certificates + SubjectAccessReview) or none (development, 127.0.0.1 only)', (value: string) => {
+    if (value !== 'kubernetes' && value !== 'none') throw new InvalidArgumentError(`--discovery-auth must be kubernetes or none, got "${value}"`);
+    return value;
+  }, 'kubernetes')
+  .option('--discovery-tls-cert <file>', 'PEM certificate of the discovery server (TLS when set with --discovery-tls-key)')
+  .option('--discovery-tls-key <file>', 'PEM private key of the discovery server')
+  .option('--discovery-client-ca <file>', 'PEM CA that signs client certificates (mTLS: clients must present one)')
   .option('--memory-data-dir <dir>', 'directory of the context memory log (a persistent volume in a cluster)', process.env['MESHOS_MEMORY_DIR'] ?? '/var/lib/meshos/memory');
 
 async function main(): Promise<number> {
@@ -54,7 +62,13 @@ async function main(): Promise<number> {
     resyncPeriod: number;
     memoryBindAddress?: { host: string; port: number };
     memoryDataDir: string;
+    discoveryBindAddress?: { host: string; port: number };
+    discoveryAuth: 'kubernetes' | 'none';
+    discoveryTlsCert?: string;
+    discoveryTlsKey?: string;
+    discoveryClientCa?: string;
   }>();
+  if ((flags.discoveryTlsCert === undefined) !== (flags.discoveryTlsKey === undefined)) throw new InvalidArgumentError('--discovery-tls-cert and --discovery-tls-key go together');
   const logger = createLogger();
   const connection = await loadClusterConnection(flags.kubeconfig);
   const manager = new Manager({
@@ -74,6 +88,17 @@ async function main(): Promise<number> {
     informer: { watchSilenceMs: flags.watchSilence, resyncPeriodMs: flags.resyncPeriod },
     kernelModules: [createDriftModule()],
     ...(flags.memoryBindAddress ? { memory: { ...flags.memoryBindAddress, dataDir: flags.memoryDataDir } } : {}),
+    ...(flags.discoveryBindAddress
+      ? {
+          discovery: {
+            ...flags.discoveryBindAddress,
+            auth: flags.discoveryAuth,
+            ...(flags.discoveryTlsCert && flags.discoveryTlsKey
+              ? { tls: { certFile: flags.discoveryTlsCert, keyFile: flags.discoveryTlsKey, ...(flags.discoveryClientCa ? { clientCaFile: flags.discoveryClientCa } : {}) } }
+              : {}),
+          },
+        }
+      : {}),
   });
   const stop = new AbortController();
   for (const signalName of ['SIGTERM', 'SIGINT'] as const) {

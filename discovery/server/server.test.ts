@@ -124,6 +124,22 @@ describe('discovery server (development mode)', () => {
     stream.cancel();
   });
 
+  it('answers RESOURCE_EXHAUSTED when a client exceeds its rate', async () => {
+    const limited = await startDiscoveryServer({ live, rateLimit: { ratePerSecond: 0.5, burst: 2 } });
+    const limitedClient = createDiscoveryClient(limited.address);
+    try {
+      const request = SearchRequest.fromPartial({ query: 'climate' });
+      await call(limitedClient.search.bind(limitedClient), request);
+      await call(limitedClient.search.bind(limitedClient), request);
+      const refused = await codeOf(call(limitedClient.search.bind(limitedClient), request));
+      expect(refused.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+      expect(refused.details).toContain('rate limit');
+    } finally {
+      limitedClient.close();
+      await limited.close();
+    }
+  });
+
   it('refuses to serve without authentication off loopback', async () => {
     await expect(startDiscoveryServer({ live, host: '0.0.0.0' })).rejects.toThrow(/127\.0\.0\.1/);
   });
