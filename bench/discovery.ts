@@ -14,7 +14,7 @@ import { words } from '../discovery/rank/tokenize.js';
 import { loadWordVectors, type WordVectors } from '../discovery/rank/word-vectors.js';
 import { readQueries, readTools, sharedDataPath, toolEntry, type LabelledQuery, type MetaToolTool } from '../discovery/quality/metatool.js';
 import { qualityMetrics, type QualityMetrics } from '../discovery/quality/metrics.js';
-import { runSpeedBenchmark, type SpeedResult } from './discovery-speed.js';
+import { runSpeedBenchmark, type SpeedResult } from './discovery/speed.js';
 
 const root = new URL('..', import.meta.url).pathname;
 const { values } = parseArgs({
@@ -101,10 +101,8 @@ async function main(): Promise<void> {
 
   if (!values['quality-only']) {
     const sizes = values.sizes.split(',').map(Number);
-    const speed = await runSpeedBenchmark({ tools, sizes, durationSeconds: Number(values['duration-seconds']) });
+    const speed = await runSpeedBenchmark({ catalogPath: values.catalog, queries: heldOut.slice(0, 2000), sizes, durationSeconds: Number(values['duration-seconds']) });
     Object.assign(result, speed);
-    for (const [size, figures] of Object.entries(speed.latency)) console.log(`${size} agents: p50 ${figures.p50Ms} ms, p99 ${figures.p99Ms} ms, ${figures.qps} qps`);
-    console.log(`index build ${JSON.stringify(speed.indexBuildSeconds)} s, server RSS ${JSON.stringify(speed.serverRssMb)} MB`);
   }
   mkdirSync(new URL('results', import.meta.url), { recursive: true });
   writeFileSync(new URL('results/discovery.json', import.meta.url), `${JSON.stringify(result, null, 2)}\n`);

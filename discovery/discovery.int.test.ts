@@ -119,10 +119,14 @@ describe('discovery in the operator', () => {
     expect(await names({ query: 'environmental audit', filters: { minTrustScore: scored, certifications: ['ISO14001'], maxLatencyMs: 500 } })).toEqual(['green-audit']);
     if (scored < 100) expect(await names({ query: 'environmental audit', filters: { minTrustScore: Math.min(100, scored + 0.5) } })).not.toContain('green-audit');
 
-    // With zero replicas nothing is Ready unless the operator says so: compare with the phase it wrote.
-    const phase = (await client.get<Agent>(MeshOsResources.agent, namespace, 'legal-review')).status?.phase;
+    // Compare with the phase the operator wrote, once the index has caught up with it.
+    const phase = await eventually('phase indexed', async () => {
+      const written = (await client.get<Agent>(MeshOsResources.agent, namespace, 'legal-review')).status?.phase;
+      const indexed = (await call(reader.getAgent.bind(reader), GetAgentRequest.fromPartial({ namespace, name: 'legal-review' }))).phase;
+      return written !== undefined && written === indexed ? written : undefined;
+    });
     const strict = await names({ query: 'legal contracts', includeUnavailable: false });
-    expect(strict.includes('legal-review')).toBe(phase === 'Ready');
+    expect(strict.includes('legal-review'), `phase ${phase}`).toBe(phase === 'Ready');
   });
 
   it('authenticates with TokenReview and shows only namespaces the caller may list', async () => {

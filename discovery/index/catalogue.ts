@@ -211,12 +211,17 @@ export class Catalogue {
     allowedNamespaces: ReadonlySet<string> | undefined,
   ): { slots: number[] | undefined; accept: (slot: number) => boolean } {
     const slots = this.filterSets.candidates(filters, allowedNamespaces);
-    const inCandidates = slots && slots.length < this.size ? new Set(slots) : undefined;
+    // A bitmap rather than a Set: the lexical ranker checks it once per posting.
+    let inCandidates: Uint8Array | undefined;
+    if (slots && slots.length < this.size) {
+      inCandidates = new Uint8Array(this.entries.length);
+      for (const slot of slots) inCandidates[slot] = 1;
+    }
     const { minTrustScore, maxLatencyMs } = filters;
     const accept = (slot: number): boolean => {
       const entry = this.entries[slot];
       if (!entry) return false;
-      if (inCandidates && !inCandidates.has(slot)) return false;
+      if (inCandidates && inCandidates[slot] !== 1) return false;
       if (!includeUnavailable && (!entry.ready || entry.quarantined)) return false;
       if (minTrustScore !== undefined && minTrustScore > 0 && (entry.trustScore === undefined || entry.trustScore < minTrustScore)) return false;
       if (maxLatencyMs !== undefined && (entry.maxLatencyMs === undefined || entry.maxLatencyMs > maxLatencyMs)) return false;
