@@ -41,6 +41,7 @@ export async function startDiscoveryService(
   const started = performance.now();
   const live = new LiveCatalogue(new Catalogue({ wordVectors: loadWordVectors() }));
   live.follow(context.agents);
+  live.catalogue.prepare();
   context.logger.info({ agents: live.catalogue.size, seconds: Math.round(performance.now() - started) / 1000 }, 'Built the discovery index');
   const server = await startDiscoveryServer({
     live,

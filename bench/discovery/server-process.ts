@@ -16,6 +16,7 @@ const entries = generatedEntries(tools, Number(countText));
 const started = performance.now();
 const live = new LiveCatalogue(new Catalogue({ wordVectors: loadWordVectors() }));
 for (const entry of entries) live.upsert(entry);
+live.catalogue.prepare();
 const indexBuildSeconds = (performance.now() - started) / 1000;
 entries.length = 0;
 const server = await startDiscoveryServer({ live, rateLimit: { ratePerSecond: 1e9, burst: 1e9 } });

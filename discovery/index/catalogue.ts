@@ -70,6 +70,10 @@ export class Catalogue {
   private readonly filterSets = new FilterSets();
   private readonly wordVectors: WordVectors | undefined;
   private readonly semanticWeight: number;
+  /** Bumped on every change, so cached candidate sets of an older index are never used. */
+  private version = 0;
+  /** Candidate sets of recent filter combinations (filters repeat far more than queries do). */
+  private readonly candidateCache = new Map<string, { version: number; slots: number[] | undefined; bitmap: Uint8Array | undefined }>();
 
   constructor(options: CatalogueOptions = {}) {
     this.wordVectors = options.wordVectors;
@@ -85,6 +89,11 @@ export class Catalogue {
     return this.vectors.usesAnn;
   }
 
+  /** Builds what the first search would otherwise build (the ANN index after a bulk load). */
+  prepare(): void {
+    this.vectors.prepare();
+  }
+
   get(key: string): AgentEntry | undefined {
     const slot = this.slotByKey.get(key);
     return slot === undefined ? undefined : this.entries[slot];
@@ -96,6 +105,7 @@ export class Catalogue {
   }
 
   upsert(entry: AgentEntry): void {
+    this.version++;
     let slot = this.slotByKey.get(entry.key);
     if (slot === undefined) {
       slot = this.freeSlots.pop() ?? this.entries.length;
@@ -115,6 +125,7 @@ export class Catalogue {
   remove(key: string): boolean {
     const slot = this.slotByKey.get(key);
     if (slot === undefined) return false;
+    this.version++;
     const values = this.valuesBySlot.get(slot);
     if (values) this.filterSets.remove(slot, values);
     this.valuesBySlot.delete(slot);
@@ -204,19 +215,31 @@ export class Catalogue {
     };
   }
 
+  /** Set-filter candidates as a list and a bitmap (the lexical ranker checks it per posting), cached per filter combination. */
+  private setCandidates(filters: Filters, allowedNamespaces: ReadonlySet<string> | undefined): { slots: number[] | undefined; bitmap: Uint8Array | undefined } {
+    const setFilters = [filters.certifications, filters.capabilities, filters.skillTags, filters.regions, filters.meshes, filters.namespaces];
+    const key = JSON.stringify([setFilters, allowedNamespaces ? [...allowedNamespaces].sort() : null]);
+    const cached = this.candidateCache.get(key);
+    if (cached && cached.version === this.version) return cached;
+    const slots = this.filterSets.candidates(filters, allowedNamespaces);
+    let bitmap: Uint8Array | undefined;
+    if (slots && slots.length < this.size) {
+      bitmap = new Uint8Array(this.entries.length);
+      for (const slot of slots) bitmap[slot] = 1;
+    }
+    if (this.candidateCache.size >= 64) this.candidateCache.clear();
+    const computed = { version: this.version, slots, bitmap };
+    this.candidateCache.set(key, computed);
+    return computed;
+  }
+
   /** The set-filter candidates (undefined: every slot) and the per-slot check of the rest. */
   private candidates(
     filters: Filters,
     includeUnavailable: boolean,
     allowedNamespaces: ReadonlySet<string> | undefined,
   ): { slots: number[] | undefined; accept: (slot: number) => boolean } {
-    const slots = this.filterSets.candidates(filters, allowedNamespaces);
-    // A bitmap rather than a Set: the lexical ranker checks it once per posting.
-    let inCandidates: Uint8Array | undefined;
-    if (slots && slots.length < this.size) {
-      inCandidates = new Uint8Array(this.entries.length);
-      for (const slot of slots) inCandidates[slot] = 1;
-    }
+    const { slots, bitmap: inCandidates } = this.setCandidates(filters, allowedNamespaces);
     const { minTrustScore, maxLatencyMs } = filters;
     const accept = (slot: number): boolean => {
       const entry = this.entries[slot];

@@ -81,7 +81,8 @@ export class FilterSets {
   }
 
   /**
-   * The slots passing every set filter, or undefined when no set filter is given (all pass).
+   * The slots passing every set filter (in no particular order), or undefined when no set
+   * filter is given (all pass).
    * Intersects starting from the smallest set so the work follows the most selective filter.
    */
   candidates(filters: Filters, allowedNamespaces?: ReadonlySet<string>): number[] | undefined {
@@ -110,7 +111,7 @@ export class FilterSets {
     for (const slot of seed) {
       if (rest.every((group) => group.sets.some((set) => set.has(slot)))) result.push(slot);
     }
-    return result.sort((a, b) => a - b);
+    return result;
   }
 }
 

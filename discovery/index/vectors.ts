@@ -8,7 +8,7 @@ import { dot } from '../rank/embed.js';
 const D = WORD_VECTOR_DIMENSIONS;
 
 export interface VectorStoreOptions {
-  /** From this many vectors on, nearest neighbours come from the HNSW index (default 20,000). */
+  /** From this many vectors on, nearest neighbours come from the HNSW index (default 5,000). */
   readonly annThreshold?: number;
 }
 
@@ -20,7 +20,7 @@ export class VectorStore {
   readonly annThreshold: number;
 
   constructor(options: VectorStoreOptions = {}) {
-    this.annThreshold = options.annThreshold ?? 20_000;
+    this.annThreshold = options.annThreshold ?? 5_000;
   }
 
   get size(): number {
@@ -28,7 +28,7 @@ export class VectorStore {
   }
 
   get usesAnn(): boolean {
-    return this.ann !== undefined;
+    return this.ann !== undefined || this.count >= this.annThreshold;
   }
 
   set(slot: number, vector: Float32Array | undefined): void {
@@ -38,8 +38,14 @@ export class VectorStore {
     this.matrix.set(vector, slot * D);
     this.present[slot] = 1;
     this.count++;
+    // Once built, the ANN index follows every change; before, it is built in one batch
+    // (multi-threaded, far faster than one add per agent) by `prepare` or the first search.
     if (this.ann) this.ann.add(BigInt(slot), vector);
-    else if (this.count >= this.annThreshold) this.buildAnn();
+  }
+
+  /** Builds the ANN index now if the store is large enough to use one. */
+  prepare(): void {
+    if (!this.ann && this.count >= this.annThreshold) this.buildAnn();
   }
 
   remove(slot: number): void {
@@ -57,12 +63,17 @@ export class VectorStore {
   /** Exact top-k over the given slots (all slots when undefined). */
   exact(query: Float32Array, k: number, slots: Iterable<number> | undefined, accept?: (slot: number) => boolean): Scored[] {
     const top = new TopK(k);
+    const { matrix, present } = this;
+    // The dot product is inlined: this loop is the whole cost of an exact scan.
     const visit = (slot: number): void => {
-      if (this.present[slot] !== 1 || (accept && !accept(slot))) return;
-      top.offer(slot, dot(query, this.matrix, slot * D));
+      if (present[slot] !== 1 || (accept && !accept(slot))) return;
+      const base = slot * D;
+      let sum = 0;
+      for (let d = 0; d < D; d++) sum += (query[d] as number) * (matrix[base + d] as number);
+      if (sum > top.threshold) top.offer(slot, sum);
     };
     if (slots) for (const slot of slots) visit(slot);
-    else for (let slot = 0; slot < this.present.length; slot++) visit(slot);
+    else for (let slot = 0; slot < present.length; slot++) visit(slot);
     return top.result();
   }
 
@@ -72,6 +83,7 @@ export class VectorStore {
    * filter, and widens once if they did not. Falls back to `exact` without an ANN index.
    */
   nearest(query: Float32Array, k: number, accept: (slot: number) => boolean, selectivity: number): Scored[] {
+    this.prepare();
     if (!this.ann) return this.exact(query, k, undefined, accept);
     let want = Math.min(this.count, Math.ceil((k / Math.max(selectivity, 1e-3)) * 1.5) + 16);
     for (let attempt = 0; attempt < 2; attempt++) {
@@ -91,7 +103,7 @@ export class VectorStore {
   }
 
   private buildAnn(): void {
-    const ann = new Index({ dimensions: D, metric: MetricKind.Cos, quantization: ScalarKind.F32, connectivity: 16, expansion_add: 128, expansion_search: 64, multi: false });
+    const ann = new Index({ dimensions: D, metric: MetricKind.Cos, quantization: ScalarKind.F32, connectivity: 16, expansion_add: 64, expansion_search: 64, multi: false });
     const slots: bigint[] = [];
     for (let slot = 0; slot < this.present.length; slot++) if (this.present[slot] === 1) slots.push(BigInt(slot));
     if (slots.length > 0) {
