@@ -27,6 +27,7 @@ interface StartFlags {
   samples: boolean;
   metricsPort: number;
   memoryPort: number;
+  discoveryPort: number;
   waitSeconds: number;
 }
 
@@ -150,6 +151,8 @@ export async function devStart(flags: StartFlags, io: CliIo, signal: AbortSignal
       identity: `mesh-dev-${process.pid}`,
       kernelModules: [createDriftModule()],
       memory: { host: '127.0.0.1', port: flags.memoryPort, dataDir: join(resolve(flags.dataDir ?? defaultDevDir()), 'memory') },
+      // Development mode: no auth, loopback only (the server logs that it runs without auth).
+      discovery: { host: '127.0.0.1', port: flags.discoveryPort, auth: 'none' },
     });
     running = manager.run(stop.signal);
     running.catch(() => undefined); // awaited below; this only keeps an early failure from going unhandled
@@ -182,6 +185,7 @@ export function registerDevStartCommand(dev: Command, io: CliIo): void {
     .option('--no-samples', 'do not apply the samples')
     .option('--metrics-port <port>', 'port for /healthz, /readyz and /metrics on 127.0.0.1', parseCount, 8081)
     .option('--memory-port <port>', 'port of the shared context memory gRPC service on 127.0.0.1', parseCount, 50052)
+    .option('--discovery-port <port>', 'port of the agent discovery gRPC service on 127.0.0.1 (no auth in development)', parseCount, 50051)
     .option('--wait-seconds <s>', 'how long to wait for the sample agents to become Ready before printing the summary', parseCount, 90)
     .addHelpText('after', '\nExample:\n  npm start                      # same as: mesh dev start\n  KUBECONFIG=~/.kube/config mesh dev start --no-samples')
     .action(async (flags: StartFlags) => {
