@@ -4,17 +4,24 @@
 // server reflection.
 import * as grpc from '@grpc/grpc-js';
 import { execFile } from 'node:child_process';
+import { readFile, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Agent } from '../crds/types.js';
 import type { KubeClient } from '../operator/kube/client.js';
 import { MeshOsResources, type ResourceType } from '../operator/kube/resources.js';
 import { ensureBinaries } from '../test/harness/binaries.js';
+import { ensurePki } from '../test/harness/pki.js';
 import { testAgent, testMesh } from '../test/support/fixtures.js';
 import { createTestNamespace, deleteNamespace, testClient } from '../test/support/kube.js';
 import { startTestOperator, type RunningOperator } from '../test/support/operator.js';
 import { eventually } from '../test/support/wait.js';
 import { call, createDiscoveryClient } from './client.js';
+import { kubernetesAuthenticator } from './server/auth.js';
+import { startDiscoveryServer } from './server/server.js';
+import { serverCredentials } from './service.js';
 import { GetAgentRequest, SearchRequest, type AgentDiscoveryClient } from './generated/meshos/discovery/v1/discovery.js';
 
 const run = promisify(execFile);
@@ -146,6 +153,31 @@ describe('discovery in the operator', () => {
       stranger.close();
       anonymous.close();
       forged.close();
+    }
+  });
+
+  it('authenticates mTLS client certificates (CN user, O groups) with SubjectAccessReview', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'meshos-discovery-mtls-'));
+    const live = operator.manager.discovery?.live;
+    if (!live) throw new Error('discovery is not running');
+    // The harness's PKI: a CA, a serving certificate for 127.0.0.1 and an admin client certificate (O=system:masters).
+    const pki = await ensurePki(dir);
+    const server = await startDiscoveryServer({
+      live,
+      authenticator: kubernetesAuthenticator({ client }),
+      credentials: serverCredentials({ certFile: pki.apiServerCert, keyFile: pki.apiServerKey, clientCaFile: pki.caCert }),
+    });
+    const [ca, cert, key] = await Promise.all([readFile(pki.caCert), readFile(pki.adminCert), readFile(pki.adminKey)]);
+    const withCertificate = createDiscoveryClient(server.address, { credentials: grpc.credentials.createSsl(ca, key, cert) });
+    const withoutCertificate = createDiscoveryClient(server.address, { credentials: grpc.credentials.createSsl(ca) });
+    try {
+      expect((await search(withCertificate, { query: 'environmental audit' })).results.map((r) => r.agent?.name)).toContain('green-audit');
+      expect((await failure(search(withoutCertificate, { query: 'audit' }))).code).toBe(grpc.status.UNAVAILABLE);
+    } finally {
+      withCertificate.close();
+      withoutCertificate.close();
+      await server.close();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 
