@@ -58,7 +58,7 @@ export interface SearchResult {
 /** Candidates each ranker contributes per wanted hit, so fusion sees beyond the page. */
 const CANDIDATE_FLOOR = 50;
 /** Filtered candidate sets up to this size are scanned exactly even when an ANN index exists. */
-const EXACT_SCAN_LIMIT = 5_000;
+const EXACT_SCAN_LIMIT = 2_000;
 
 export class Catalogue {
   private readonly entries: (AgentEntry | undefined)[] = [];

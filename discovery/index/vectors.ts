@@ -86,24 +86,28 @@ export class VectorStore {
     this.prepare();
     if (!this.ann) return this.exact(query, k, undefined, accept);
     let want = Math.min(this.count, Math.ceil((k / Math.max(selectivity, 1e-3)) * 1.5) + 16);
-    for (let attempt = 0; attempt < 2; attempt++) {
+    for (let attempt = 0; attempt < 3; attempt++) {
       const matches: { keys: BigUint64Array; distances: Float32Array } = this.ann.search(query, want, 1);
       const top = new TopK(k);
+      let passed = 0;
       for (let i = 0; i < matches.keys.length; i++) {
         const slot = Number(matches.keys[i]);
         if (this.present[slot] !== 1 || !accept(slot)) continue;
+        passed++;
         // usearch's cos metric returns a distance: 1 - similarity.
         top.offer(slot, 1 - (matches.distances[i] ?? 1));
       }
       const result = top.result();
       if (result.length >= k || want >= this.count) return result;
-      want = Math.min(this.count, want * 4);
+      // Widen by the pass rate just observed (the per-slot checks the estimate did not know).
+      const passRate = Math.max(passed, 1) / Math.max(matches.keys.length, 1);
+      want = Math.min(this.count, Math.ceil((k / passRate) * 1.3) + 16, want * 16);
     }
     return this.exact(query, k, undefined, accept);
   }
 
   private buildAnn(): void {
-    const ann = new Index({ dimensions: D, metric: MetricKind.Cos, quantization: ScalarKind.F32, connectivity: 16, expansion_add: 64, expansion_search: 64, multi: false });
+    const ann = new Index({ dimensions: D, metric: MetricKind.Cos, quantization: ScalarKind.F32, connectivity: 16, expansion_add: 40, expansion_search: 64, multi: false });
     const slots: bigint[] = [];
     for (let slot = 0; slot < this.present.length; slot++) if (this.present[slot] === 1) slots.push(BigInt(slot));
     if (slots.length > 0) {
