@@ -107,7 +107,7 @@ export class VectorStore {
   }
 
   private buildAnn(): void {
-    const ann = new Index({ dimensions: D, metric: MetricKind.Cos, quantization: ScalarKind.F32, connectivity: 16, expansion_add: 40, expansion_search: 64, multi: false });
+    const ann = new Index({ dimensions: D, metric: MetricKind.Cos, quantization: ScalarKind.F32, connectivity: 16, expansion_add: 64, expansion_search: 64, multi: false });
     const slots: bigint[] = [];
     for (let slot = 0; slot < this.present.length; slot++) if (this.present[slot] === 1) slots.push(BigInt(slot));
     if (slots.length > 0) {
