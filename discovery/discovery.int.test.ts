@@ -14,6 +14,7 @@ import type { KubeClient } from '../operator/kube/client.js';
 import { MeshOsResources, type ResourceType } from '../operator/kube/resources.js';
 import { ensureBinaries } from '../test/harness/binaries.js';
 import { ensurePki } from '../test/harness/pki.js';
+import { runCli } from '../cli/program.js';
 import { testAgent, testMesh } from '../test/support/fixtures.js';
 import { createTestNamespace, deleteNamespace, testClient } from '../test/support/kube.js';
 import { startTestOperator, type RunningOperator } from '../test/support/operator.js';
@@ -179,6 +180,21 @@ describe('discovery in the operator', () => {
       await server.close();
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it('serves mesh discover', async () => {
+    let out = '';
+    let err = '';
+    const io = { stdout: { write: (text: string) => ((out += text), true) }, stderr: { write: (text: string) => ((err += text), true) } };
+    const args = ['discover', 'environmental audit', '--server', address, '--token', readerToken, '--cert', 'ISO14001', '--max-latency', '500', '--namespace', namespace, '--include-unavailable'];
+    expect(await runCli([...args, '-o', 'json'], io), err).toBe(0);
+    expect((JSON.parse(out) as { results: { agent: { name: string } }[] }).results.map((result) => result.agent.name)).toEqual(['green-audit']);
+    out = '';
+    expect(await runCli([...args, '-o', 'table'], io)).toBe(0);
+    expect(out).toMatch(/^#\s+AGENT/);
+    expect(out).toContain(`${namespace}/green-audit`);
+    expect(await runCli(['discover', '', '--server', address, '--token', readerToken], io)).toBe(1);
+    expect(err).toContain('INVALID_ARGUMENT: query:');
   });
 
   it('answers every bad input with INVALID_ARGUMENT naming the field', async () => {
