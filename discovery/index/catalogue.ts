@@ -73,7 +73,7 @@ export class Catalogue {
   /** Bumped on every change, so cached candidate sets of an older index are never used. */
   private version = 0;
   /** Candidate sets of recent filter combinations (filters repeat far more than queries do). */
-  private readonly candidateCache = new Map<string, { version: number; slots: number[] | undefined; bitmap: Uint8Array | undefined }>();
+  private readonly candidateCache = new Map<string, { version: number; slots: number[]; bitmap: Uint8Array }>();
 
   constructor(options: CatalogueOptions = {}) {
     this.wordVectors = options.wordVectors;
@@ -156,7 +156,7 @@ export class Catalogue {
    * An empty text ranks the filtered agents by trust score.
    */
   search(query: SearchQuery): SearchResult {
-    const { slots, accept } = this.candidates(query.filters, query.includeUnavailable ?? false, query.allowedNamespaces);
+    const { slots, bitmap, accept } = this.candidates(query.filters, query.includeUnavailable ?? false, query.allowedNamespaces);
     const want = query.offset + query.limit;
     const queryTerms = terms(query.text);
     const ranker = query.ranker ?? 'hybrid';
@@ -167,16 +167,16 @@ export class Catalogue {
     const depth = Math.max(want + 1, CANDIDATE_FLOOR);
     const candidates = new Map<number, { lexical: number; semantic: number }>();
     if (ranker !== 'semantic' && queryTerms.length > 0) {
-      const lexicalTop = this.lexical.search(queryTerms, depth, accept);
+      const lexicalTop = this.lexical.search(queryTerms, depth, bitmap);
       const best = lexicalTop[0]?.score ?? 1;
       for (const hit of lexicalTop) candidates.set(hit.slot, { lexical: hit.score / best, semantic: 0 });
     }
     if (queryVector) {
       // Few candidates: scan them exactly; many: ask the ANN index (exact below its threshold).
       const semanticTop =
-        slots && (slots.length <= EXACT_SCAN_LIMIT || !this.vectors.usesAnn)
-          ? this.vectors.exact(queryVector, depth, slots, accept)
-          : this.vectors.nearest(queryVector, depth, accept, (slots?.length ?? this.size) / Math.max(this.size, 1));
+        slots.length <= EXACT_SCAN_LIMIT || !this.vectors.usesAnn
+          ? this.vectors.exact(queryVector, depth, slots)
+          : this.vectors.nearest(queryVector, depth, accept, slots.length / Math.max(this.size, 1));
       for (const hit of semanticTop) if (!candidates.has(hit.slot)) candidates.set(hit.slot, { lexical: 0, semantic: 0 });
       for (const [slot, scores] of candidates) scores.semantic = this.vectors.similarity(queryVector, slot);
     }
@@ -215,41 +215,39 @@ export class Catalogue {
     };
   }
 
-  /** Set-filter candidates as a list and a bitmap (the lexical ranker checks it per posting), cached per filter combination. */
-  private setCandidates(filters: Filters, allowedNamespaces: ReadonlySet<string> | undefined): { slots: number[] | undefined; bitmap: Uint8Array | undefined } {
-    const setFilters = [filters.certifications, filters.capabilities, filters.skillTags, filters.regions, filters.meshes, filters.namespaces];
-    const key = JSON.stringify([setFilters, allowedNamespaces ? [...allowedNamespaces].sort() : null]);
-    const cached = this.candidateCache.get(key);
-    if (cached && cached.version === this.version) return cached;
-    const slots = this.filterSets.candidates(filters, allowedNamespaces);
-    let bitmap: Uint8Array | undefined;
-    if (slots && slots.length < this.size) {
-      bitmap = new Uint8Array(this.entries.length);
-      for (const slot of slots) bitmap[slot] = 1;
-    }
-    if (this.candidateCache.size >= 64) this.candidateCache.clear();
-    const computed = { version: this.version, slots, bitmap };
-    this.candidateCache.set(key, computed);
-    return computed;
-  }
-
-  /** The set-filter candidates (undefined: every slot) and the per-slot check of the rest. */
+  /**
+   * The slots passing every filter and the visibility rules, as a list and a bitmap (the
+   * lexical ranker reads it once per posting), cached per filter combination until the
+   * index changes: filters repeat far more than queries do.
+   */
   private candidates(
     filters: Filters,
     includeUnavailable: boolean,
     allowedNamespaces: ReadonlySet<string> | undefined,
-  ): { slots: number[] | undefined; accept: (slot: number) => boolean } {
-    const { slots, bitmap: inCandidates } = this.setCandidates(filters, allowedNamespaces);
-    const { minTrustScore, maxLatencyMs } = filters;
-    const accept = (slot: number): boolean => {
-      const entry = this.entries[slot];
-      if (!entry) return false;
-      if (inCandidates && inCandidates[slot] !== 1) return false;
-      if (!includeUnavailable && (!entry.ready || entry.quarantined)) return false;
-      if (minTrustScore !== undefined && minTrustScore > 0 && (entry.trustScore === undefined || entry.trustScore < minTrustScore)) return false;
-      if (maxLatencyMs !== undefined && (entry.maxLatencyMs === undefined || entry.maxLatencyMs > maxLatencyMs)) return false;
-      return true;
-    };
-    return { slots, accept };
+  ): { slots: number[]; bitmap: Uint8Array; accept: (slot: number) => boolean } {
+    const key = JSON.stringify([filters, includeUnavailable, allowedNamespaces ? [...allowedNamespaces].sort() : null]);
+    let cached = this.candidateCache.get(key);
+    if (!cached || cached.version !== this.version) {
+      const setSlots = this.filterSets.candidates(filters, allowedNamespaces);
+      const { minTrustScore, maxLatencyMs } = filters;
+      const bitmap = new Uint8Array(this.entries.length);
+      const slots: number[] = [];
+      const check = (slot: number): void => {
+        const entry = this.entries[slot];
+        if (!entry) return;
+        if (!includeUnavailable && (!entry.ready || entry.quarantined)) return;
+        if (minTrustScore !== undefined && minTrustScore > 0 && (entry.trustScore === undefined || entry.trustScore < minTrustScore)) return;
+        if (maxLatencyMs !== undefined && (entry.maxLatencyMs === undefined || entry.maxLatencyMs > maxLatencyMs)) return;
+        bitmap[slot] = 1;
+        slots.push(slot);
+      };
+      if (setSlots) setSlots.forEach(check);
+      else for (const slot of this.slotByKey.values()) check(slot);
+      if (this.candidateCache.size >= 64) this.candidateCache.clear();
+      cached = { version: this.version, slots, bitmap };
+      this.candidateCache.set(key, cached);
+    }
+    const { bitmap } = cached;
+    return { slots: cached.slots, bitmap, accept: (slot) => bitmap[slot] === 1 };
   }
 }

@@ -14,8 +14,8 @@ interface Postings {
   frequencies: number[];
 }
 
-/** A slot filter: true when the slot may be returned. */
-export type SlotFilter = (slot: number) => boolean;
+/** Slots that may be returned: `allowed[slot] === 1`. A bitmap, because it is read once per posting. */
+export type SlotBitmap = Uint8Array;
 
 export class Bm25Index {
   private readonly k1: number;
@@ -98,7 +98,7 @@ export class Bm25Index {
    * Scores every document that shares a term with the query (query terms weighted by
    * `weights`, 1 each by default) and returns the best `limit`, best first.
    */
-  search(queryTerms: readonly string[], limit: number, filter?: SlotFilter, weights?: ReadonlyMap<string, number>): Scored[] {
+  search(queryTerms: readonly string[], limit: number, allowed?: SlotBitmap, weights?: ReadonlyMap<string, number>): Scored[] {
     // One dense accumulator reused across calls (single-threaded), plus the slots touched.
     if (this.accumulator.length < this.lengths.length) this.accumulator = new Float64Array(Math.max(this.lengths.length, this.accumulator.length * 2, 64));
     const scores = this.accumulator;
@@ -117,7 +117,7 @@ export class Bm25Index {
       const { slots, frequencies } = list;
       for (let i = 0; i < slots.length; i++) {
         const slot = slots[i] ?? 0;
-        if (filter && !filter(slot)) continue;
+        if (allowed && allowed[slot] !== 1) continue;
         const tf = frequencies[i] ?? 0;
         const norm = constant + lengthFactor * (this.lengths[slot] ?? 0);
         if (scores[slot] === 0) touched.push(slot);
