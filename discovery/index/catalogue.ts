@@ -176,7 +176,7 @@ export class Catalogue {
       const semanticTop =
         slots.length <= EXACT_SCAN_LIMIT || !this.vectors.usesAnn
           ? this.vectors.exact(queryVector, depth, slots)
-          : this.vectors.nearest(queryVector, depth, accept, slots.length / Math.max(this.size, 1));
+          : this.vectors.nearest(queryVector, depth, accept, slots.length / Math.max(this.size, 1), slots);
       for (const hit of semanticTop) if (!candidates.has(hit.slot)) candidates.set(hit.slot, { lexical: 0, semantic: 0 });
       for (const [slot, scores] of candidates) scores.semantic = this.vectors.similarity(queryVector, slot);
     }

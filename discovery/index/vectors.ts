@@ -82,11 +82,15 @@ export class VectorStore {
    * (0-1] of all vectors: asks the HNSW index for enough neighbours that k survive the
    * filter, and widens once if they did not. Falls back to `exact` without an ANN index.
    */
-  nearest(query: Float32Array, k: number, accept: (slot: number) => boolean, selectivity: number): Scored[] {
+  nearest(query: Float32Array, k: number, accept: (slot: number) => boolean, selectivity: number, candidates?: readonly number[]): Scored[] {
     this.prepare();
-    if (!this.ann) return this.exact(query, k, undefined, accept);
+    // Without an index, or when the filtered candidates are fewer than the neighbours the
+    // index would have to return, scanning the candidates is cheaper and exact.
+    const fallback = (): Scored[] => (candidates ? this.exact(query, k, candidates) : this.exact(query, k, undefined, accept));
+    if (!this.ann) return fallback();
     let want = Math.min(this.count, Math.ceil((k / Math.max(selectivity, 1e-3)) * 1.5) + 16);
     for (let attempt = 0; attempt < 3; attempt++) {
+      if (candidates && want >= candidates.length) return fallback();
       const matches: { keys: BigUint64Array; distances: Float32Array } = this.ann.search(query, want, 1);
       const top = new TopK(k);
       let passed = 0;
@@ -103,7 +107,7 @@ export class VectorStore {
       const passRate = Math.max(passed, 1) / Math.max(matches.keys.length, 1);
       want = Math.min(this.count, Math.ceil((k / passRate) * 1.3) + 16, want * 16);
     }
-    return this.exact(query, k, undefined, accept);
+    return fallback();
   }
 
   private buildAnn(): void {
