@@ -14,6 +14,7 @@ import { registerVoteCommand } from './commands/vote.js';
 import { registerProposalsCommand } from './commands/proposals.js';
 import { registerForecastCommand } from './commands/forecast.js';
 import { registerPlanCommand } from './commands/plan.js';
+import { registerDiscoverCommand } from './commands/discover.js';
 import { SilentExit, UsageError, type CliIo } from './io.js';
 
 export const EXIT_OK = 0;
@@ -53,6 +54,7 @@ export function createProgram(io: CliIo): Command {
   registerProposalsCommand(program, io);
   registerForecastCommand(program, io);
   registerPlanCommand(program, io);
+  registerDiscoverCommand(program, io);
 
   return program;
 }

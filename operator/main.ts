@@ -59,6 +59,14 @@ const program = new Command('meshos-operator')
   .option('--chain-anchor-address <address>', 'governance: deployed anchor contract (deployed when unset)')
   .option('--chain-registry-address <address>', 'governance: deployed ERC-1056 DID registry (deployed when unset)')
   .option('--demand-bind-address <host:port>', 'serve the demand push API (POST /v1/demand/<namespace>/<agent>) here (off when unset)', address('--demand-bind-address'))
+  .option('--discovery-bind-address <host:port>', 'serve the agent discovery gRPC service here (off when unset)', address('--discovery-bind-address'))
+  .option('--discovery-auth <mode>', 'discovery authentication: kubernetes (TokenReview/client certificates + SubjectAccessReview) or none (development, 127.0.0.1 only)', (value: string) => {
+    if (value !== 'kubernetes' && value !== 'none') throw new InvalidArgumentError(`--discovery-auth must be kubernetes or none, got "${value}"`);
+    return value;
+  }, 'kubernetes')
+  .option('--discovery-tls-cert <file>', 'PEM certificate of the discovery server (TLS when set with --discovery-tls-key)')
+  .option('--discovery-tls-key <file>', 'PEM private key of the discovery server')
+  .option('--discovery-client-ca <file>', 'PEM CA that signs client certificates (mTLS: clients must present one)')
   .option('--memory-data-dir <dir>', 'directory of the context memory log (a persistent volume in a cluster)', process.env['MESHOS_MEMORY_DIR'] ?? '/var/lib/meshos/memory');
 
 async function main(): Promise<number> {
@@ -97,8 +105,14 @@ async function main(): Promise<number> {
     chainAnchorAddress?: string;
     chainRegistryAddress?: string;
     demandBindAddress?: { host: string; port: number };
+    discoveryBindAddress?: { host: string; port: number };
+    discoveryAuth: 'kubernetes' | 'none';
+    discoveryTlsCert?: string;
+    discoveryTlsKey?: string;
+    discoveryClientCa?: string;
   }>();
   if (!['highs', 'jsLpSolver', 'none'].includes(flags.schedulerSolver)) throw new InvalidArgumentError(`--scheduler-solver must be highs, jsLpSolver or none, got "${flags.schedulerSolver}"`);
+  if ((flags.discoveryTlsCert === undefined) !== (flags.discoveryTlsKey === undefined)) throw new InvalidArgumentError('--discovery-tls-cert and --discovery-tls-key go together');
   const logger = createLogger();
   const connection = await loadClusterConnection(flags.kubeconfig);
   const schedulerRef: { manager?: Manager } = {};
@@ -147,6 +161,17 @@ async function main(): Promise<number> {
       },
       ...(flags.portalBindAddress ? { portal: { ...flags.portalBindAddress, devMode: flags.portalDevMode } } : {}),
     },
+    ...(flags.discoveryBindAddress
+      ? {
+          discovery: {
+            ...flags.discoveryBindAddress,
+            auth: flags.discoveryAuth,
+            ...(flags.discoveryTlsCert && flags.discoveryTlsKey
+              ? { tls: { certFile: flags.discoveryTlsCert, keyFile: flags.discoveryTlsKey, ...(flags.discoveryClientCa ? { clientCaFile: flags.discoveryClientCa } : {}) } }
+              : {}),
+          },
+        }
+      : {}),
   });
   schedulerRef.manager = manager;
   const stop = new AbortController();

@@ -24,6 +24,7 @@ import { ApprovalBridge } from '../kernel/approval-bridge.js';
 import { tokenReviewCallerResolver } from '../kernel/memory/callers.js';
 import { SecretKeyStore } from '../kernel/memory/keystore.js';
 import { startMemoryServer, type MemoryServer } from '../kernel/memory/server.js';
+import { startDiscoveryService, type DiscoveryServiceOptions, type RunningDiscovery } from '../discovery/service.js';
 import { OperatorMetrics } from './metrics.js';
 import { ProposalLifecycle } from './controllers/proposal-lifecycle.js';
 import { Governance } from '../governance/service.js';
@@ -66,6 +67,8 @@ export interface ManagerOptions {
   scheduler?: Omit<MeshSchedulerOptions, 'client' | 'logger' | 'agents' | 'meshes' | 'registry'>;
   /** Governance: the chain that anchors Proposals and the voters' portal (served while leading). */
   governance?: { chain?: GovernanceChainOptions; portal?: PortalOptions };
+  /** The agent discovery gRPC service, served on every replica once the caches synced. */
+  discovery?: DiscoveryServiceOptions;
 }
 
 /**
@@ -294,11 +297,16 @@ export class Manager {
       await Promise.race([Promise.all(this.allInformers().map((i) => i.waitForSync())), abortPromise(signal)]);
       if (signal.aborted) return 'stopped';
       this.logger.info({ agents: this.informers.agents.store.size, meshes: this.informers.meshes.store.size }, 'Caches synced');
+      if (this.options.discovery) {
+        this.discovery = await startDiscoveryService(this.options.discovery, { client: this.client, agents: this.informers.agents, logger: this.logger.child({ component: 'discovery' }) });
+      }
 
       if (this.options.leaderElection !== false) return await this.campaign(signal);
       await this.lead(signal);
       return 'stopped';
     } finally {
+      await this.discovery?.server.close();
+      this.discovery = undefined;
       stopInformers.abort();
       await Promise.allSettled(informerRuns);
       await this.events.flush(2000);
@@ -402,6 +410,9 @@ export class Manager {
       this.approvals = undefined;
     }
   }
+
+  /** The discovery service while it runs. */
+  discovery: RunningDiscovery | undefined;
 
   /** Port of the context memory service while it runs. */
   memoryPort = 0;

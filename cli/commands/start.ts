@@ -28,6 +28,7 @@ interface StartFlags {
   metricsPort: number;
   memoryPort: number;
   portalPort: number;
+  discoveryPort: number;
   waitSeconds: number;
 }
 
@@ -153,6 +154,8 @@ export async function devStart(flags: StartFlags, io: CliIo, signal: AbortSignal
       memory: { host: '127.0.0.1', port: flags.memoryPort, dataDir: join(resolve(flags.dataDir ?? defaultDevDir()), 'memory') },
       // Governance in development: a local hardhat chain on 127.0.0.1 and the voters' portal with local-key signing.
       governance: { chain: { devChain: true }, portal: { host: '127.0.0.1', port: flags.portalPort, devMode: true } },
+      // Development mode: no auth, loopback only (the server logs that it runs without auth).
+      discovery: { host: '127.0.0.1', port: flags.discoveryPort, auth: 'none' },
     });
     running = manager.run(stop.signal);
     running.catch(() => undefined); // awaited below; this only keeps an early failure from going unhandled
@@ -186,6 +189,7 @@ export function registerDevStartCommand(dev: Command, io: CliIo): void {
     .option('--metrics-port <port>', 'port for /healthz, /readyz and /metrics on 127.0.0.1', parseCount, 8081)
     .option('--memory-port <port>', 'port of the shared context memory gRPC service on 127.0.0.1', parseCount, 50052)
     .option('--portal-port <port>', "port of the voters' portal on 127.0.0.1", parseCount, 8090)
+    .option('--discovery-port <port>', 'port of the agent discovery gRPC service on 127.0.0.1 (no auth in development)', parseCount, 50051)
     .option('--wait-seconds <s>', 'how long to wait for the sample agents to become Ready before printing the summary', parseCount, 90)
     .addHelpText('after', '\nExample:\n  npm start                      # same as: mesh dev start\n  KUBECONFIG=~/.kube/config mesh dev start --no-samples')
     .action(async (flags: StartFlags) => {

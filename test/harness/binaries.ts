@@ -15,6 +15,7 @@ export const VERSIONS = {
   etcd: 'v3.6.16',
   kwok: 'v0.8.0',
   helm: 'v3.22.0',
+  grpcurl: 'v1.9.3',
 } as const;
 
 /** The oldest Go that builds all of the above (their go.mod files say `go 1.26.0`). */
@@ -28,6 +29,7 @@ export const BINARY_NAMES = [
   'kubectl',
   'kwok',
   'helm',
+  'grpcurl',
 ] as const;
 export type BinaryName = (typeof BINARY_NAMES)[number];
 
@@ -126,6 +128,14 @@ const RECIPES: Record<BuildGroup, Recipe> = {
     packages: { helm: 'helm.sh/helm/v3/cmd/helm' },
     ldflags: ['-s', '-w', `-X helm.sh/helm/v3/internal/version.version=${VERSIONS.helm}`],
     wrapperGoMod: plainWrapper('helm', 'helm.sh/helm/v3'),
+  },
+  // The gRPC client the discovery tests call the service with through reflection.
+  grpcurl: {
+    group: 'grpcurl',
+    module: 'github.com/fullstorydev/grpcurl',
+    packages: { grpcurl: 'github.com/fullstorydev/grpcurl/cmd/grpcurl' },
+    ldflags: ['-s', '-w', `-X main.version=${VERSIONS.grpcurl}`],
+    wrapperGoMod: plainWrapper('grpcurl', 'github.com/fullstorydev/grpcurl'),
   },
 };
 

@@ -1,0 +1,34 @@
+// Child process of the speed benchmark: builds a catalogue of N generated agents, serves it
+// on 127.0.0.1 (development mode: no auth, a rate limit high enough not to interfere) and
+// reports its port, index build time and memory over IPC.
+import { readFileSync } from 'node:fs';
+import { Catalogue } from '../../discovery/index/catalogue.js';
+import { LiveCatalogue } from '../../discovery/index/live.js';
+import { readTools } from '../../discovery/quality/metatool.js';
+import { loadWordVectors } from '../../discovery/rank/word-vectors.js';
+import { startDiscoveryServer } from '../../discovery/server/server.js';
+import { generatedEntries } from './catalogue.js';
+
+const [catalogPath, countText] = process.argv.slice(2);
+const tools = readTools(catalogPath ?? '');
+const entries = generatedEntries(tools, Number(countText));
+
+const started = performance.now();
+const live = new LiveCatalogue(new Catalogue({ wordVectors: loadWordVectors() }));
+for (const entry of entries) live.upsert(entry);
+live.catalogue.prepare();
+const indexBuildSeconds = (performance.now() - started) / 1000;
+entries.length = 0;
+const server = await startDiscoveryServer({ live, rateLimit: { ratePerSecond: 1e9, burst: 1e9 } });
+
+function rssMb(): { rss: number; peak: number } {
+  const status = readFileSync('/proc/self/status', 'utf8');
+  const field = (name: string): number => Number(new RegExp(`${name}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) / 1024;
+  return { rss: field('VmRSS'), peak: field('VmHWM') };
+}
+
+process.send?.({ kind: 'ready', port: server.port, indexBuildSeconds, usesAnn: live.catalogue.usesAnn, ...rssMb() });
+process.on('message', (message: { kind: string }) => {
+  if (message.kind === 'memory') process.send?.({ kind: 'memory', ...rssMb() });
+  if (message.kind === 'stop') void server.close().then(() => process.exit(0));
+});

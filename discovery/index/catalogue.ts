@@ -1,0 +1,253 @@
+// The live discovery index: agents by slot, a BM25 index over their text, their sentence
+// vectors, inverted filter sets, and the hybrid search that combines them.
+import { Bm25Index } from '../rank/bm25.js';
+import { embedText } from '../rank/embed.js';
+import { STOP_WORDS, stem, terms, words } from '../rank/tokenize.js';
+import type { WordVectors } from '../rank/word-vectors.js';
+import { searchableText, summaryText, type AgentEntry } from './entry.js';
+import { FilterSets, setValues, type Filters, type SetField } from './filters.js';
+import { VectorStore } from './vectors.js';
+
+/** Rankers the catalogue can run; `hybrid` is the default (chosen by the quality benchmark). */
+export const RANKERS = ['hybrid', 'lexical', 'semantic'] as const;
+export type Ranker = (typeof RANKERS)[number];
+
+/**
+ * Weight of the semantic similarity against the lexical score (normalised to the best
+ * match = 1). Chosen on the tuning half of the MetaTool queries (bench/discovery.ts).
+ */
+export const DEFAULT_SEMANTIC_WEIGHT = 2;
+
+export interface CatalogueOptions {
+  /** Word vectors for the semantic ranker; without them only the lexical ranker runs. */
+  readonly wordVectors?: WordVectors;
+  readonly semanticWeight?: number;
+  /** Catalogue size from which the vector search is approximate (HNSW); exact below. */
+  readonly annThreshold?: number;
+}
+
+export interface SearchQuery {
+  readonly text: string;
+  readonly filters: Filters;
+  /** Include agents that are not Ready or are quarantined. */
+  readonly includeUnavailable?: boolean;
+  /** Namespaces the caller may see; all when undefined. */
+  readonly allowedNamespaces?: ReadonlySet<string>;
+  readonly offset: number;
+  readonly limit: number;
+  readonly ranker?: Ranker;
+}
+
+export interface SearchHit {
+  readonly entry: AgentEntry;
+  readonly score: number;
+  /** BM25 score relative to the best lexical match of the query (0-1). */
+  readonly lexical: number;
+  /** Cosine similarity of the query and the agent's summary (-1..1). */
+  readonly semantic: number;
+  /** Query words found (after stemming) in the agent's text. */
+  readonly matchedTerms: readonly string[];
+}
+
+export interface SearchResult {
+  readonly hits: readonly SearchHit[];
+  /** Whether more hits exist after this page. */
+  readonly more: boolean;
+}
+
+/** Candidates each ranker contributes per wanted hit, so fusion sees beyond the page. */
+const CANDIDATE_FLOOR = 50;
+/** Filtered candidate sets up to this size are scanned exactly even when an ANN index exists. */
+const EXACT_SCAN_LIMIT = 2_000;
+
+export class Catalogue {
+  private readonly entries: (AgentEntry | undefined)[] = [];
+  private readonly slotByKey = new Map<string, number>();
+  private readonly freeSlots: number[] = [];
+  private readonly valuesBySlot = new Map<number, Record<SetField, string[]>>();
+  private readonly lexical = new Bm25Index();
+  private readonly vectors: VectorStore;
+  private readonly filterSets = new FilterSets();
+  private readonly wordVectors: WordVectors | undefined;
+  private readonly semanticWeight: number;
+  /** Bumped on every change, so cached candidate sets of an older index are never used. */
+  private version = 0;
+  /** Candidate sets of recent filter combinations (filters repeat far more than queries do). */
+  private readonly candidateCache = new Map<string, { version: number; slots: number[]; bitmap: Uint8Array }>();
+
+  constructor(options: CatalogueOptions = {}) {
+    this.wordVectors = options.wordVectors;
+    this.semanticWeight = options.semanticWeight ?? DEFAULT_SEMANTIC_WEIGHT;
+    this.vectors = new VectorStore(options.annThreshold === undefined ? {} : { annThreshold: options.annThreshold });
+  }
+
+  get size(): number {
+    return this.slotByKey.size;
+  }
+
+  get usesAnn(): boolean {
+    return this.vectors.usesAnn;
+  }
+
+  /** Builds what the first search would otherwise build (the ANN index after a bulk load). */
+  prepare(): void {
+    this.vectors.prepare();
+  }
+
+  get(key: string): AgentEntry | undefined {
+    const slot = this.slotByKey.get(key);
+    return slot === undefined ? undefined : this.entries[slot];
+  }
+
+  /** Every entry, ordered by key (for listing). */
+  list(): AgentEntry[] {
+    return [...this.slotByKey.keys()].sort().map((key) => this.get(key)).filter((entry): entry is AgentEntry => entry !== undefined);
+  }
+
+  upsert(entry: AgentEntry): void {
+    this.version++;
+    let slot = this.slotByKey.get(entry.key);
+    if (slot === undefined) {
+      slot = this.freeSlots.pop() ?? this.entries.length;
+      this.slotByKey.set(entry.key, slot);
+    } else {
+      const previous = this.valuesBySlot.get(slot);
+      if (previous) this.filterSets.remove(slot, previous);
+    }
+    this.entries[slot] = entry;
+    const values = setValues(entry);
+    this.valuesBySlot.set(slot, values);
+    this.filterSets.add(slot, values);
+    this.lexical.set(slot, terms(searchableText(entry)));
+    this.vectors.set(slot, this.wordVectors ? embedText(this.wordVectors, summaryText(entry)) : undefined);
+  }
+
+  remove(key: string): boolean {
+    const slot = this.slotByKey.get(key);
+    if (slot === undefined) return false;
+    this.version++;
+    const values = this.valuesBySlot.get(slot);
+    if (values) this.filterSets.remove(slot, values);
+    this.valuesBySlot.delete(slot);
+    this.lexical.remove(slot);
+    this.vectors.remove(slot);
+    this.entries[slot] = undefined;
+    this.slotByKey.delete(key);
+    this.freeSlots.push(slot);
+    return true;
+  }
+
+  /** Entries passing the filters and visibility rules, in key order (no ranking). */
+  filter(filters: Filters, options: { includeUnavailable?: boolean; allowedNamespaces?: ReadonlySet<string> } = {}): AgentEntry[] {
+    const { slots, accept } = this.candidates(filters, options.includeUnavailable ?? false, options.allowedNamespaces);
+    const result: AgentEntry[] = [];
+    const visit = (slot: number): void => {
+      const entry = this.entries[slot];
+      if (entry && accept(slot)) result.push(entry);
+    };
+    if (slots) slots.forEach(visit);
+    else for (const slot of this.slotByKey.values()) visit(slot);
+    return result.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  /**
+   * Ranks the agents passing the filters for the query text. Hybrid: the lexical top and the
+   * semantic top are merged and each candidate scores `lexical + semanticWeight · cosine`.
+   * An empty text ranks the filtered agents by trust score.
+   */
+  search(query: SearchQuery): SearchResult {
+    const { slots, bitmap, accept } = this.candidates(query.filters, query.includeUnavailable ?? false, query.allowedNamespaces);
+    const want = query.offset + query.limit;
+    const queryTerms = terms(query.text);
+    const ranker = query.ranker ?? 'hybrid';
+    const queryVector = ranker !== 'lexical' && this.wordVectors ? embedText(this.wordVectors, query.text) : undefined;
+
+    if (queryTerms.length === 0 && !queryVector) return this.byTrust(slots, accept, query.offset, query.limit);
+
+    const depth = Math.max(want + 1, CANDIDATE_FLOOR);
+    const candidates = new Map<number, { lexical: number; semantic: number }>();
+    if (ranker !== 'semantic' && queryTerms.length > 0) {
+      const lexicalTop = this.lexical.search(queryTerms, depth, bitmap);
+      const best = lexicalTop[0]?.score ?? 1;
+      for (const hit of lexicalTop) candidates.set(hit.slot, { lexical: hit.score / best, semantic: 0 });
+    }
+    if (queryVector) {
+      // Few candidates: scan them exactly; many: ask the ANN index (exact below its threshold).
+      const semanticTop =
+        slots.length <= EXACT_SCAN_LIMIT || !this.vectors.usesAnn
+          ? this.vectors.exact(queryVector, depth, slots)
+          : this.vectors.nearest(queryVector, depth, accept, slots.length / Math.max(this.size, 1), slots);
+      for (const hit of semanticTop) if (!candidates.has(hit.slot)) candidates.set(hit.slot, { lexical: 0, semantic: 0 });
+      for (const [slot, scores] of candidates) scores.semantic = this.vectors.similarity(queryVector, slot);
+    }
+    const weight = ranker === 'lexical' ? 0 : ranker === 'semantic' ? 1 : this.semanticWeight;
+    const lexicalWeight = ranker === 'semantic' ? 0 : 1;
+    const ranked = [...candidates]
+      .map(([slot, s]) => ({ slot, ...s, score: lexicalWeight * s.lexical + weight * s.semantic }))
+      .sort((a, b) => b.score - a.score || a.slot - b.slot);
+    const page = ranked.slice(query.offset, want);
+    // Stem -> the first query word with that stem, to explain matches in the caller's words.
+    const wordOfTerm = new Map<string, string>();
+    for (const word of words(query.text)) if (!STOP_WORDS.has(word) && !wordOfTerm.has(stem(word))) wordOfTerm.set(stem(word), word);
+    return {
+      hits: page.flatMap((hit) => {
+        const entry = this.entries[hit.slot];
+        if (!entry) return [];
+        const matchedTerms = [...wordOfTerm].filter(([term]) => this.lexical.contains(hit.slot, term)).map(([, word]) => word);
+        return [{ entry, score: hit.score, lexical: hit.lexical, semantic: hit.semantic, matchedTerms }];
+      }),
+      more: ranked.length > want,
+    };
+  }
+
+  private byTrust(slots: readonly number[] | undefined, accept: (slot: number) => boolean, offset: number, limit: number): SearchResult {
+    const passing: AgentEntry[] = [];
+    const visit = (slot: number): void => {
+      const entry = this.entries[slot];
+      if (entry && accept(slot)) passing.push(entry);
+    };
+    if (slots) slots.forEach(visit);
+    else for (const slot of this.slotByKey.values()) visit(slot);
+    passing.sort((a, b) => (b.trustScore ?? -1) - (a.trustScore ?? -1) || (a.key < b.key ? -1 : 1));
+    return {
+      hits: passing.slice(offset, offset + limit).map((entry) => ({ entry, score: (entry.trustScore ?? 0) / 100, lexical: 0, semantic: 0, matchedTerms: [] })),
+      more: passing.length > offset + limit,
+    };
+  }
+
+  /**
+   * The slots passing every filter and the visibility rules, as a list and a bitmap (the
+   * lexical ranker reads it once per posting), cached per filter combination until the
+   * index changes: filters repeat far more than queries do.
+   */
+  private candidates(
+    filters: Filters,
+    includeUnavailable: boolean,
+    allowedNamespaces: ReadonlySet<string> | undefined,
+  ): { slots: number[]; bitmap: Uint8Array; accept: (slot: number) => boolean } {
+    const key = JSON.stringify([filters, includeUnavailable, allowedNamespaces ? [...allowedNamespaces].sort() : null]);
+    let cached = this.candidateCache.get(key);
+    if (!cached || cached.version !== this.version) {
+      const setSlots = this.filterSets.candidates(filters, allowedNamespaces);
+      const { minTrustScore, maxLatencyMs } = filters;
+      const bitmap = new Uint8Array(this.entries.length);
+      const slots: number[] = [];
+      const check = (slot: number): void => {
+        const entry = this.entries[slot];
+        if (!entry) return;
+        if (!includeUnavailable && (!entry.ready || entry.quarantined)) return;
+        if (minTrustScore !== undefined && minTrustScore > 0 && (entry.trustScore === undefined || entry.trustScore < minTrustScore)) return;
+        if (maxLatencyMs !== undefined && (entry.maxLatencyMs === undefined || entry.maxLatencyMs > maxLatencyMs)) return;
+        bitmap[slot] = 1;
+        slots.push(slot);
+      };
+      if (setSlots) setSlots.forEach(check);
+      else for (const slot of this.slotByKey.values()) check(slot);
+      if (this.candidateCache.size >= 64) this.candidateCache.clear();
+      cached = { version: this.version, slots, bitmap };
+      this.candidateCache.set(key, cached);
+    }
+    const { bitmap } = cached;
+    return { slots: cached.slots, bitmap, accept: (slot) => bitmap[slot] === 1 };
+  }
+}
