@@ -4,6 +4,7 @@ import { loadClusterConnection } from './kube/config.js';
 import { getErrorMessage } from './kube/errors.js';
 import { createLogger } from './log.js';
 import { Manager } from './manager.js';
+import { checkTracingOptions, startTracing } from './tracing.js';
 import { createDriftModule } from '../kernel/drift/module.js';
 
 const positiveInt = (flag: string) => (value: string): number => {
@@ -34,6 +35,12 @@ const program = new Command('meshos-operator')
   .option('--watch-silence <ms>', 'restart a watch silent for this long', positiveInt('--watch-silence'), 150_000)
   .option('--resync-period <ms>', 're-queue every object this often', positiveInt('--resync-period'), 600_000)
   .option('--memory-bind-address <host:port>', 'serve the shared context memory gRPC service here while leading (off when unset)', address('--memory-bind-address'))
+  .option('--otlp-endpoint <url>', 'send OpenTelemetry traces of reconciles and gRPC calls to this OTLP/HTTP URL (off when unset)', process.env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'])
+  .option('--trace-sample-ratio <r>', 'fraction of traces sampled (0..1)', (v) => {
+    const ratio = Number(v);
+    if (!(ratio >= 0 && ratio <= 1)) throw new InvalidArgumentError(`--trace-sample-ratio must be within 0..1, got "${v}"`);
+    return ratio;
+  }, 1)
   .option('--memory-data-dir <dir>', 'directory of the context memory log (a persistent volume in a cluster)', process.env['MESHOS_MEMORY_DIR'] ?? '/var/lib/meshos/memory');
 
 async function main(): Promise<number> {
@@ -54,8 +61,14 @@ async function main(): Promise<number> {
     resyncPeriod: number;
     memoryBindAddress?: { host: string; port: number };
     memoryDataDir: string;
+    otlpEndpoint?: string;
+    traceSampleRatio: number;
   }>();
   const logger = createLogger();
+  const tracingProblem = checkTracingOptions({ ...(flags.otlpEndpoint ? { endpoint: flags.otlpEndpoint } : {}) });
+  if (tracingProblem) throw new Error(tracingProblem);
+  const tracing = startTracing({ ...(flags.otlpEndpoint ? { endpoint: flags.otlpEndpoint } : {}), sampleRatio: flags.traceSampleRatio, ...(flags.identity ? { serviceInstance: flags.identity } : {}) });
+  if (tracing) logger.info({ endpoint: flags.otlpEndpoint }, `Tracing to ${flags.otlpEndpoint ?? ''}`);
   const connection = await loadClusterConnection(flags.kubeconfig);
   const manager = new Manager({
     connection,
@@ -85,6 +98,7 @@ async function main(): Promise<number> {
   logger.info({ server: connection.server, identity: manager.identity }, 'Starting Mesh OS operator');
   const outcome = await manager.run(stop.signal);
   logger.info({ outcome }, 'Operator stopped');
+  await tracing?.shutdown().catch(() => undefined);
   // Lost leadership exits non-zero so the Deployment restarts the replica as a fresh candidate.
   return outcome === 'lost-leadership' ? 1 : 0;
 }

@@ -8,6 +8,7 @@ import { getErrorMessage } from '../../operator/kube/errors.js';
 import type { Caller, CallerResolver } from './callers.js';
 import type { GetRequest, GetResponse, DeleteRequest, DeleteResponse, ListRequest, ListResponse, PutRequest, PutResponse } from './messages.js';
 import { ContextMemory, MemoryError, type ContextMemoryOptions } from './service.js';
+import { traceService } from '../../operator/tracing.js';
 
 export const MEMORY_SERVICE_NAME = 'meshos.memory.v1.ContextMemory';
 // Beside this file when run from source; from dist/kernel/memory the build does not copy
@@ -103,7 +104,8 @@ export async function startMemoryServer(options: MemoryServerOptions): Promise<M
   const server = new grpc.Server();
   const resolve = options.resolveCaller;
 
-  server.addService(loaded.meshos.memory.v1.ContextMemory.service, {
+  const memoryService = loaded.meshos.memory.v1.ContextMemory.service;
+  server.addService(memoryService, traceService(MEMORY_SERVICE_NAME, memoryService, {
     put: unary<PutRequest, PutResponse>(resolve, async (caller, request) => {
       const result = await memory.put(caller, {
         mesh: request.mesh,
@@ -140,7 +142,7 @@ export async function startMemoryServer(options: MemoryServerOptions): Promise<M
         nextPageToken: result.nextPageToken,
       };
     }),
-  });
+  }));
 
   let serving = true;
   const healthOf = (service: string): string | undefined =>
