@@ -21,7 +21,7 @@ const TYPES: Record<string, ResourceType> = { ...CoreResources, ...MeshOsResourc
 const CLIENT_VERBS: Record<string, string[]> = { get: ['get'], list: ['list'], watch: ['watch'], create: ['create'], replace: ['update'], patch: ['patch'], delete: ['delete'] };
 
 /** The folders whose code runs inside the operator process. */
-export const OPERATOR_SOURCE_DIRS = ['operator', 'kernel', 'scheduler', 'healing', 'discovery', 'governance'];
+export const OPERATOR_SOURCE_DIRS = ['operator', 'kernel', 'scheduler', 'healing', 'discovery', 'governance', 'forecasting'];
 
 function* sourceFiles(dir: string): Generator<string> {
   let entries;

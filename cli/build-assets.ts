@@ -1,7 +1,7 @@
 // Run after `tsc -p tsconfig.build.json` (npm run build): copies the files the compiled code
 // reads at run time (YAML samples and CRDs, .proto files, portal assets, ...) from the source
 // folders into dist/, so `node dist/...` and the container image work without the sources.
-import { copyFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, extname, join, relative } from 'node:path';
 import { projectRoot } from '../test/harness/paths.js';
 
@@ -40,5 +40,10 @@ export function copyAssets(root: string = projectRoot(), outDir: string = join(r
 
 if (process.argv[1] !== undefined && /build-assets\.[jt]s$/.test(process.argv[1])) {
   const copied = copyAssets();
-  process.stdout.write(`Copied ${copied.length} run-time assets into dist/\n`);
+  // The package's bin entries (mesh, kubectl-mesh) run the file directly, as npm link would.
+  for (const bin of ['cli/main.js', 'operator/main.js']) {
+    const path = join(projectRoot(), 'dist', bin);
+    if (existsSync(path)) chmodSync(path, 0o755);
+  }
+  process.stdout.write(`Copied ${copied.length} run-time assets into dist/ and made the entry points executable\n`);
 }

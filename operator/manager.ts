@@ -108,6 +108,7 @@ export class Manager {
     const kernelEvents = new EventRecorder(this.client, { controller: KERNEL_REPORTER, instance: this.identity, metrics: this.metrics, logger: this.logger });
     this.decisions.onRecord((record) => {
       recordDecisionEvent(kernelEvents, record);
+      this.metrics.kernelDecisions.inc({ module: record.module, kind: record.kind, outcome: record.outcome });
       this.approvals?.onDecision(record);
       this.logger.info({ module: record.module, action: record.actionId, kind: record.kind, target: record.target, outcome: record.outcome }, `Kernel action ${record.outcome}: ${record.reason}`);
     });
@@ -379,6 +380,7 @@ export class Manager {
       resolveCaller: tokenReviewCallerResolver({ client: this.client, findAgent: ({ namespace, name }) => agents.store.get(`${namespace}/${name}`) }),
       host: options.host,
       port: options.port,
+      observeCall: this.metrics.observeGrpcCall,
     });
     this.memoryPort = server.port;
     this.logger.info({ address: server.address, dataDir: options.dataDir }, `Serving context memory on ${server.address}`);

@@ -38,12 +38,13 @@ describe('tracing', () => {
     ]);
   });
 
-  it('records a server span per gRPC call with its status code', async () => {
+  it('records a server span and a metric observation per gRPC call with its status code', async () => {
     exporter.reset();
+    const calls: { method: string; code: string }[] = [];
     const server = new grpc.Server();
     server.addService(
       definition,
-      traceService('test.Echo', definition, {
+      traceService('test.Echo', definition, (c) => calls.push({ method: c.method, code: c.code }), {
         echo: (call: grpc.ServerUnaryCall<{ fail?: boolean }, unknown>, callback: grpc.sendUnaryData<unknown>) =>
           call.request.fail ? callback({ code: grpc.status.INVALID_ARGUMENT, details: 'fail: must be false' }) : callback(null, call.request),
       }),
@@ -59,6 +60,10 @@ describe('tracing', () => {
     expect(spans.map((s) => [s.name, s.attributes['rpc.grpc.status_code']])).toEqual([
       ['test.Echo/Echo', 0],
       ['test.Echo/Echo', 3],
+    ]);
+    expect(calls).toEqual([
+      { method: 'Echo', code: 'OK' },
+      { method: 'Echo', code: 'INVALID_ARGUMENT' },
     ]);
   });
 });

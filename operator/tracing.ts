@@ -92,13 +92,22 @@ function grpcCode(error: unknown): number {
   return typeof error === 'object' && error !== null && typeof (error as { code?: unknown }).code === 'number' ? (error as { code: number }).code : error ? 2 : 0;
 }
 
+/** Told about each finished gRPC call: the operator's metrics (meshos_grpc_server_*) use it. */
+export type GrpcCallObserver = (call: { service: string; method: string; code: string; seconds: number }) => void;
+
+// grpc.status names by number, without importing grpc-js at run time here.
+const GRPC_CODES = ['OK', 'CANCELLED', 'UNKNOWN', 'INVALID_ARGUMENT', 'DEADLINE_EXCEEDED', 'NOT_FOUND', 'ALREADY_EXISTS', 'PERMISSION_DENIED', 'RESOURCE_EXHAUSTED', 'FAILED_PRECONDITION', 'ABORTED', 'OUT_OF_RANGE', 'UNIMPLEMENTED', 'INTERNAL', 'UNAVAILABLE', 'DATA_LOSS', 'UNAUTHENTICATED'];
+
 /**
  * Wraps every unary and server-streaming handler of a gRPC service implementation in a server
- * span (`rpc.system=grpc`, `rpc.service`, `rpc.method`, `rpc.grpc.status_code`). Use it where
- * the service is added: `server.addService(def, traceService('pkg.Service', def, impl))`.
+ * span (`rpc.system=grpc`, `rpc.service`, `rpc.method`, `rpc.grpc.status_code`) and reports each
+ * call to `observe` (metrics). Use it where the service is added:
+ * `server.addService(def, traceService('pkg.Service', def, metrics.observeGrpcCall, impl))`.
  */
-export function traceService<T extends grpc.UntypedServiceImplementation>(serviceName: string, definition: grpc.ServiceDefinition, implementation: T): T {
+export function traceService<T extends grpc.UntypedServiceImplementation>(serviceName: string, definition: grpc.ServiceDefinition, observe: GrpcCallObserver | undefined, implementation: T): T {
   const wrapped: grpc.UntypedServiceImplementation = {};
+  const report = (method: string, code: number, started: number): void =>
+    observe?.({ service: serviceName, method, code: GRPC_CODES[code] ?? String(code), seconds: (performance.now() - started) / 1000 });
   for (const [method, handler] of Object.entries(implementation)) {
     const spec = definition[method];
     const attributes = { 'rpc.system': 'grpc', 'rpc.service': serviceName, 'rpc.method': spec?.originalName ?? method };
@@ -107,9 +116,11 @@ export function traceService<T extends grpc.UntypedServiceImplementation>(servic
       const unary = handler as grpc.handleUnaryCall<unknown, unknown>;
       wrapped[method] = ((call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
         const span = tracer().startSpan(name, { kind: SpanKind.SERVER, attributes });
+        const started = performance.now();
         context.with(trace.setSpan(context.active(), span), () =>
           unary(call, (error, value, trailer, flags) => {
             const code = grpcCode(error);
+            report(attributes['rpc.method'], code, started);
             span.setAttribute('rpc.grpc.status_code', code);
             if (code !== 0) span.setStatus({ code: SpanStatusCode.ERROR, message: (error)?.details ?? '' });
             span.end();
@@ -121,10 +132,12 @@ export function traceService<T extends grpc.UntypedServiceImplementation>(servic
       const streaming = handler as grpc.handleServerStreamingCall<unknown, unknown>;
       wrapped[method] = ((call: grpc.ServerWritableStream<unknown, unknown>) => {
         const span = tracer().startSpan(name, { kind: SpanKind.SERVER, attributes });
+        const started = performance.now();
         let ended = false;
         const end = (error?: unknown): void => {
           if (ended) return;
           ended = true;
+          report(attributes['rpc.method'], grpcCode(error), started);
           span.setAttribute('rpc.grpc.status_code', grpcCode(error));
           endWith(span, error);
         };

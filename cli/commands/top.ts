@@ -35,7 +35,27 @@ export interface TopState {
   pods: readonly PodLike[];
   proposals: readonly Proposal[];
   events: readonly EventLike[];
+  /** The healing module's incident records (ConfigMaps labelled meshos.dev/incident=true). */
+  incidentRecords?: readonly IncidentRecord[];
   synced: boolean;
+}
+
+export type IncidentRecord = KubeObject & { data?: Record<string, string> };
+
+/** Reads an incident record without depending on the healing module: its JSON document's id, node, status, time. */
+function readIncidentRecord(record: IncidentRecord): Incident | undefined {
+  for (const value of Object.values(record.data ?? {})) {
+    try {
+      const parsed = JSON.parse(value) as { id?: unknown; node?: unknown; status?: unknown; detectedAt?: unknown; openedAt?: unknown };
+      if (typeof parsed.status !== 'string') continue;
+      if (parsed.status === 'Resolved') return undefined;
+      const time = typeof parsed.detectedAt === 'string' ? parsed.detectedAt : typeof parsed.openedAt === 'string' ? parsed.openedAt : (record.metadata.creationTimestamp ?? '');
+      return { time, object: `Incident/${typeof parsed.id === 'string' ? parsed.id : (record.metadata.name ?? '')}`, what: `${parsed.status}${typeof parsed.node === 'string' ? ` on node ${parsed.node}` : ''}` };
+    } catch {
+      continue;
+    }
+  }
+  return undefined;
 }
 
 interface Panel {
@@ -60,7 +80,7 @@ export interface Incident {
 
 /** Incidents: Agents not healthy, Nodes not Ready, and recent Warning events about either. */
 export function incidents(state: TopState): Incident[] {
-  const list: Incident[] = [];
+  const list: Incident[] = (state.incidentRecords ?? []).map(readIncidentRecord).filter((i): i is Incident => i !== undefined);
   for (const n of state.nodes) if (!nodeReady(n)) list.push({ time: '', object: `Node/${n.metadata.name ?? ''}`, what: n.spec?.taints?.map((t) => t.key).join(',') || 'NotReady' });
   for (const a of state.agents) {
     const phase = a.status?.phase;
@@ -244,6 +264,8 @@ export async function runTop(flags: TopFlags, io: CliIo, terminal: Terminal = { 
         pods: new Informer<PodLike>(client, CoreResources.pod, { ...options, labelSelector: MANAGED_SELECTOR }),
         proposals: new Informer<Proposal>(client, MeshOsResources.proposal, options),
         events: new Informer<EventLike>(client, CoreResources.event, options),
+        // Kept in the operator's namespace whatever -n says.
+        incidents: new Informer<IncidentRecord>(client, CoreResources.configMap, { resyncPeriodMs: 0, labelSelector: 'meshos.dev/incident=true' }),
       };
       const all = Object.values(informers) as Informer<KubeObject>[];
       const runs = all.map((i) => i.run(stop.signal).catch(() => undefined));
@@ -260,6 +282,7 @@ export async function runTop(flags: TopFlags, io: CliIo, terminal: Terminal = { 
           .filter((e) => e.reportingController === KERNEL_REPORTER || e.type === 'Warning')
           .sort((a, b) => (a.eventTime ?? a.metadata.creationTimestamp ?? '').localeCompare(b.eventTime ?? b.metadata.creationTimestamp ?? ''))
           .slice(-500),
+        incidentRecords: informers.incidents.store.list(),
         synced: all.every((i) => i.hasSynced()),
       });
       try {
