@@ -289,7 +289,8 @@ export async function runTop(flags: TopFlags, io: CliIo, terminal: Terminal = { 
         const interactive = flags.once !== true && terminal.stdout.isTTY;
         if (!interactive) {
           // One frame, as `top -b -n 1` does: for pipes, scripts and tests.
-          await Promise.race([Promise.all(all.map((i) => i.waitForSync())), new Promise((r) => setTimeout(r, 30_000))]);
+          // Bounded: a watch the user may not list (RBAC) should not hang the frame; unref so it never delays exit.
+          await Promise.race([Promise.all(all.map((i) => i.waitForSync())), new Promise((r) => setTimeout(r, 30_000).unref())]);
           const lines = renderTopFrame(state(), { width: 10_000, height: 10_000, color: colorEnabled(io.stdout), wide: flags.output === 'wide', now: Date.now() });
           io.stdout.write(`${lines.join('\n')}\n`);
           return;
