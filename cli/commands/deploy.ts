@@ -136,7 +136,10 @@ export async function deploy(flags: DeployFlags, io: CliIo, readStdin: () => Pro
       } catch (error) {
         throw new ObjectError(objectRef(manifest.kind, manifest.metadata.namespace, manifest.metadata.name), error);
       }
-      io.stderr.write(`${type.plural}.${type.group || 'core'}/${manifest.metadata.name ?? ''} serverside-applied\n`);
+      // As kubectl apply: one line per object on stdout, unless stdout carries -o json|yaml.
+      const line = `${type.plural}${type.group ? `.${type.group}` : ''}/${manifest.metadata.name ?? ''} serverside-applied\n`;
+      if (flags.output === 'json' || flags.output === 'yaml') io.stderr.write(line);
+      else io.stdout.write(line);
     }
     const agents = applied.filter((o) => o.kind === 'Agent').map((o) => ({ namespace: o.metadata.namespace ?? namespace, name: o.metadata.name ?? '' }));
     let ok = true;
