@@ -115,6 +115,7 @@ describe('Dockerfile and the installable build', () => {
     mkdirSync(bin);
     symlinkSync(join(copy, 'dist', 'cli', 'main.js'), join(bin, 'kubectl-mesh'));
     symlinkSync(join(copy, 'dist', 'cli', 'main.js'), join(bin, 'mesh'));
+    symlinkSync(join(copy, 'dist', 'cli', 'main.js'), join(bin, 'kubectl_complete-mesh'));
     const env = { ...process.env, PATH: `${bin}:${process.env['PATH'] ?? ''}`, NO_COLOR: '1' };
     const version = await run(join(bin, 'mesh'), ['--version'], { cwd: tmpdir(), env });
     expect(version.stdout.trim()).toBe((JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version);
@@ -123,5 +124,8 @@ describe('Dockerfile and the installable build', () => {
     expect((JSON.parse(plugin.stdout) as { nodes: { total: number } }).nodes.total).toBeGreaterThan(0);
     const help = await run(inject('kubectlPath'), ['mesh', '--help'], { cwd: tmpdir(), env });
     expect(help.stdout).toContain('Usage: kubectl mesh');
+    // kubectl's own completion asks kubectl_complete-mesh (kubectl 1.26+).
+    const completion = await run(inject('kubectlPath'), ['__complete', 'mesh', 'st'], { cwd: tmpdir(), env });
+    expect(completion.stdout.trim().split('\n')).toEqual(['status', ':4']);
   }, 300_000);
 });

@@ -13,7 +13,7 @@ interface CommandNode {
 export function commandTree(program: Command): CommandNode[] {
   const nodes: CommandNode[] = [];
   const visit = (command: Command, path: string): void => {
-    const subcommands = command.commands.filter((c) => !(c as unknown as { _hidden?: boolean })._hidden).map((c) => c.name());
+    const subcommands = command.commands.filter((c) => !(c as unknown as { _hidden?: boolean })._hidden && !c.name().startsWith('__')).map((c) => c.name());
     nodes.push({ path, subcommands: [...subcommands, ...(subcommands.length ? ['help'] : [])], options: [...command.options] });
     for (const child of command.commands) visit(child, path === '' ? child.name() : `${path} ${child.name()}`);
   };
@@ -112,7 +112,51 @@ autoload -U +X bashcompinit && bashcompinit
 ${bashCompletion(program)}`;
 }
 
+/** Cobra's shell-completion directives, which kubectl expects from a plugin's completer. */
+export const COBRA_DIRECTIVE = { default: 0, noFileComp: 4 } as const;
+
+/**
+ * Completions of the last word given the words before it (after `mesh`), as kubectl asks a
+ * plugin's `kubectl_complete-mesh` executable: one candidate per line, then `:<directive>`.
+ * File-valued options return no candidates and the default directive (the shell completes files).
+ */
+export function completeWords(program: Command, words: readonly string[]): { candidates: string[]; directive: number } {
+  const nodes = new Map(commandTree(program).map((n) => [n.path, n]));
+  let path = '';
+  const before = words.slice(0, -1);
+  const current = words.at(-1) ?? '';
+  for (let i = 0; i < before.length; i++) {
+    const word = before[i] ?? '';
+    const node = nodes.get(path);
+    if (word.startsWith('-')) {
+      const option = node?.options.find((o) => o.short === word || o.long === word);
+      if (option && (option.required || option.optional)) i++;
+      continue;
+    }
+    if (node?.subcommands.includes(word)) path = path ? `${path} ${word}` : word;
+  }
+  const node = nodes.get(path);
+  const previous = before.at(-1);
+  const valueOption = previous?.startsWith('-') ? node?.options.find((o) => (o.short === previous || o.long === previous) && (o.required || o.optional)) : undefined;
+  if (valueOption) {
+    if (valueOption.argChoices) return { candidates: valueOption.argChoices.filter((c) => c.startsWith(current)), directive: COBRA_DIRECTIVE.noFileComp };
+    return { candidates: [], directive: COBRA_DIRECTIVE.default };
+  }
+  const pool = current.startsWith('-') ? [...(node?.options ?? []).flatMap((o) => [o.short, o.long]).filter((f): f is string => f !== undefined), '--help'] : (node?.subcommands ?? []);
+  return { candidates: pool.filter((c) => c.startsWith(current)), directive: COBRA_DIRECTIVE.noFileComp };
+}
+
 export function registerCompletionCommand(program: Command, io: CliIo): void {
+  program
+    .command('__complete', { hidden: true })
+    .description('Completion candidates for the words given (the protocol of kubectl plugin completion)')
+    .argument('[words...]')
+    .allowUnknownOption()
+    .helpOption(false)
+    .action((words: string[]) => {
+      const { candidates, directive } = completeWords(program, words.length ? words : ['']);
+      io.stdout.write(`${[...candidates, `:${directive}`].join('\n')}\n`);
+    });
   program
     .command('completion <shell>')
     .description('Print a shell completion script for bash or zsh')

@@ -33,6 +33,11 @@ export function invokedName(argv1: string | undefined = process.argv[1]): string
   return argv1 !== undefined && /(^|[/\\])kubectl-mesh(\.[cm]?js)?$/.test(argv1) ? 'kubectl mesh' : 'mesh';
 }
 
+/** True when run as `kubectl_complete-mesh`, the completer kubectl (1.26+) looks for beside a plugin. */
+export function isKubectlCompleter(argv1: string | undefined = process.argv[1]): boolean {
+  return argv1 !== undefined && /(^|[/\\])kubectl_complete-mesh(\.[cm]?js)?$/.test(argv1);
+}
+
 /** Builds the program. Each command group registers itself; add new groups here. */
 export function createProgram(io: CliIo): Command {
   const program = new Command('mesh')
@@ -70,8 +75,10 @@ export function createProgram(io: CliIo): Command {
 export async function runCli(args: readonly string[], io: CliIo): Promise<number> {
   const program = createProgram(io);
   program.name(invokedName());
+  // kubectl's plugin completion runs `kubectl_complete-mesh <words...>`: answer as `mesh __complete`.
+  const argv = isKubectlCompleter() ? ['__complete', ...args] : [...args];
   try {
-    await program.parseAsync([...args], { from: 'user' });
+    await program.parseAsync(argv, { from: 'user' });
     return EXIT_OK;
   } catch (error) {
     if (error instanceof CommanderError) {

@@ -128,7 +128,7 @@ export function cliReference(): string {
       const after = afterText(command);
       if (after) out.push('```text', after, '```\n');
     }
-    for (const child of command.commands) visit(child);
+    for (const child of command.commands) if (!(child as unknown as { _hidden?: boolean })._hidden) visit(child);
   };
   visit(program);
   return `${out.join('\n').trimEnd()}\n`;
