@@ -112,7 +112,7 @@ export function cliReference(): string {
   const out = [
     HEADER('cli/program.ts (the mesh command tree)'),
     '# `mesh` command reference\n',
-    'Install: `npm run build && npm link` puts `mesh` and `kubectl-mesh` on the PATH, so `kubectl mesh ...` works too. Exit codes: 0 success, 1 failure, 2 usage error. Colour only on a terminal; `NO_COLOR=1` turns it off. Cluster commands take `--kubeconfig`, `--context`, `-n/--namespace`, `-A/--all-namespaces` and `-o table|wide|json|yaml` as kubectl does. Completion: `source <(mesh completion bash)` (or `zsh`).\n',
+    'Install: `npm run build && npm link` puts `mesh`, `kubectl-mesh` and `kubectl_complete-mesh` on the PATH, so `kubectl mesh ...` works too, with completion in kubectl 1.26+. Exit codes: 0 success, 1 failure, 2 usage error. Colour only on a terminal; `NO_COLOR=1` turns it off. Cluster commands take `--kubeconfig`, `--context`, `-n/--namespace`, `-A/--all-namespaces` and `-o table|wide|json|yaml` as kubectl does. Completion: `source <(mesh completion bash)` (or `zsh`).\n',
   ];
   const visit = (command: Command): void => {
     if (command !== program) {
