@@ -116,7 +116,8 @@ describe('mesh, the binary, against the local control plane', () => {
     namespace = await createTestNamespace(client, 'cli');
     dir = await mkdtemp(join(tmpdir(), 'meshos-cli-'));
     await client.create(MeshOsResources.mesh, testMesh(meshName));
-    operator = await startTestOperator({ leaderElection: true, leaseNamespace: namespace, leaseDurationMs: 4000, renewDeadlineMs: 3000, retryPeriodMs: 500 });
+    // Default lease timings: status calls a leader current for two lease durations (30 s), ample on a busy machine.
+    operator = await startTestOperator({ leaderElection: true, leaseNamespace: namespace });
   });
 
   afterAll(async () => {
@@ -149,9 +150,9 @@ describe('mesh, the binary, against the local control plane', () => {
     try {
       const file = join(dir, 'stuck.yaml');
       await writeFile(file, stringify(testAgent(namespace, 'stuck', stuckMesh, 1)));
-      const result = await mesh(['deploy', '-f', file, '--timeout', '8s']);
+      const result = await mesh(['deploy', '-f', file, '--timeout', '20s']);
       expect(result.code).toBe(1);
-      expect(result.stderr).toContain('Timed out after 8s waiting for Ready');
+      expect(result.stderr).toContain('Timed out after 20s waiting for Ready');
       expect(result.stderr).toMatch(new RegExp(`Agent ${namespace}/stuck \\(0/1 replicas ready\\): Progressing: .*pod stuck-[a-z0-9-]+ waiting for scheduler "no-such-scheduler"`));
     } finally {
       await client.delete(MeshOsResources.mesh, undefined, stuckMesh).catch(() => undefined);
