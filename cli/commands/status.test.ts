@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Agent, Mesh } from '../../crds/types.js';
 import { testAgent, testMesh } from '../../test/support/fixtures.js';
-import { renderStatus, summarize, type NodeLike } from './status.js';
+import { isOpenIncident, renderStatus, summarize, type NodeLike } from './status.js';
 import { agentProgress, parseManifests } from './deploy.js';
 
 const now = Date.parse('2026-01-01T12:00:00Z');
@@ -32,6 +32,17 @@ describe('mesh status', () => {
       'Agent ns/a: Degraded (ReplicasNotReady: 0/2 replicas ready)',
       'Mesh demo: Degraded',
     ]);
+  });
+
+  it('counts open incidents of the healing module as a problem', () => {
+    const records = [{ data: { 'incident.json': JSON.stringify({ id: 'a', status: 'Open' }) } }, { data: { 'incident.json': JSON.stringify({ id: 'b', status: 'Resolved' }) } }, { data: { x: 'not json' } }];
+    const open = records.filter((r) => isOpenIncident(r)).length;
+    expect(open).toBe(1);
+    expect(isOpenIncident({ data: { i: JSON.stringify({ status: 'Open', meshes: ['other'] }) } }, 'demo')).toBe(false);
+    expect(isOpenIncident({ data: { i: JSON.stringify({ status: 'Open', meshes: ['demo'] }) } }, 'demo')).toBe(true);
+    const summary = summarize({ server: 's', meshes: [mesh], agents: [], proposals: [], nodes: [node('n1', true)], lease, openIncidents: open, now });
+    expect(summary.problems).toEqual(['1 open incident(s) (mesh incidents)']);
+    expect(renderStatus(summary, { wide: false, color: false, now })).toContain('Incidents: 1 open');
   });
 });
 

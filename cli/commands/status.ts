@@ -36,6 +36,7 @@ export interface StatusSummary {
   meshes: MeshHealth[];
   agents: { total: number; byPhase: Record<string, number> };
   proposals: { open: number; heldActions: number };
+  incidents: { open: number };
   problems: string[];
 }
 
@@ -49,6 +50,8 @@ export function summarize(input: {
   proposals: readonly Proposal[];
   nodes: readonly NodeLike[];
   lease: LeaseLike | undefined;
+  /** Open incidents of the healing module (its records not Resolved). */
+  openIncidents?: number;
   now: number;
 }): StatusSummary {
   const problems: string[] = [];
@@ -91,6 +94,7 @@ export function summarize(input: {
   });
   const heldActions = input.proposals.filter((p) => p.metadata.labels?.[ACTION_APPROVAL_LABEL] === 'true' && OPEN_PHASES.has(p.status?.phase ?? 'Analyzing')).length;
   if (heldActions > 0) problems.push(`${heldActions} action(s) held for approval (mesh log --outcome held; mesh approve <id>)`);
+  if ((input.openIncidents ?? 0) > 0) problems.push(`${input.openIncidents ?? 0} open incident(s) (mesh incidents)`);
   return {
     server: input.server,
     healthy: problems.length === 0,
@@ -99,6 +103,7 @@ export function summarize(input: {
     meshes,
     agents: { total: input.agents.length, byPhase },
     proposals: { open: meshes.reduce((sum, m) => sum + m.openProposals, 0), heldActions },
+    incidents: { open: input.openIncidents ?? 0 },
     problems,
   };
 }
@@ -131,11 +136,25 @@ export function renderStatus(summary: StatusSummary, options: { wide: boolean; c
     `Nodes:     ${summary.nodes.ready}/${summary.nodes.total} Ready${summary.nodes.cordoned ? `, ${summary.nodes.cordoned} cordoned` : ''}`,
     `Agents:    ${summary.agents.total}${phases ? ` (${phases})` : ''}`,
     `Proposals: ${summary.proposals.open} open, ${summary.proposals.heldActions} held action(s)`,
+    `Incidents: ${summary.incidents.open} open`,
     '',
   ];
   const meshes = summary.meshes.length ? renderTable(summary.meshes, MESH_COLUMNS, { wide: options.wide, color }) : 'No meshes (apply one: kubectl apply -f samples/mesh.yaml)\n';
   const problems = summary.problems.length ? `\nProblems:\n${summary.problems.map((p) => `  - ${p}`).join('\n')}\n` : '';
   return `${lines.join('\n')}\n${meshes}${problems}`;
+}
+
+/** An incident record (healing's ConfigMap) whose JSON document is not Resolved (and, with `mesh`, affects that mesh). */
+export function isOpenIncident(record: { data?: Record<string, string> }, mesh?: string): boolean {
+  return Object.values(record.data ?? {}).some((value) => {
+    try {
+      const incident = JSON.parse(value) as { status?: unknown; meshes?: unknown };
+      if (mesh !== undefined && Array.isArray(incident.meshes) && !incident.meshes.includes(mesh)) return false;
+      return typeof incident.status === 'string' && incident.status !== 'Resolved';
+    } catch {
+      return false;
+    }
+  });
 }
 
 interface StatusFlags extends KubeFlags {
@@ -148,7 +167,7 @@ export async function showStatus(flags: StatusFlags, io: CliIo): Promise<boolean
   return withKube(
     flags,
     async ({ client, server, scope }) => {
-      const [meshes, agents, proposals, nodes, lease] = await Promise.all([
+      const [meshes, agents, proposals, nodes, lease, incidentRecords] = await Promise.all([
         client.list<Mesh>(MeshOsResources.mesh),
         client.list<Agent>(MeshOsResources.agent, scope),
         client.list<Proposal>(MeshOsResources.proposal, scope),
@@ -157,6 +176,11 @@ export async function showStatus(flags: StatusFlags, io: CliIo): Promise<boolean
           if (isNotFound(error)) return undefined;
           throw new ObjectError(objectRef('Lease', flags.operatorNamespace, 'meshos-operator'), error);
         }),
+        // The healing module's incident records; a user who may not list ConfigMaps just sees none.
+        client.list<KubeObject & { data?: Record<string, string> }>(CoreResources.configMap, undefined, { labelSelector: 'meshos.dev/incident=true' }).then(
+          (list) => list.items,
+          () => [],
+        ),
       ]);
       if (flags.mesh !== undefined && !meshes.items.some((m) => m.metadata.name === flags.mesh)) throw new Error(`Mesh ${flags.mesh}: not found (kubectl get meshes lists them)`);
       const inMesh = <T extends { spec: { meshRef: string } }>(items: T[]): T[] => (flags.mesh === undefined ? items : items.filter((i) => i.spec.meshRef === flags.mesh));
@@ -168,6 +192,7 @@ export async function showStatus(flags: StatusFlags, io: CliIo): Promise<boolean
         proposals: inMesh(proposals.items),
         nodes: nodes.items,
         lease,
+        openIncidents: incidentRecords.filter((r) => isOpenIncident(r, flags.mesh)).length,
         now,
       });
       if (flags.output === 'json' || flags.output === 'yaml') io.stdout.write(serialize(summary, flags.output));
