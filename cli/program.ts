@@ -15,7 +15,12 @@ import { registerProposalsCommand } from './commands/proposals.js';
 import { registerForecastCommand } from './commands/forecast.js';
 import { registerPlanCommand } from './commands/plan.js';
 import { registerDiscoverCommand } from './commands/discover.js';
+import { registerStatusCommand } from './commands/status.js';
+import { registerDeployCommand } from './commands/deploy.js';
+import { registerTopCommand } from './commands/top.js';
+import { registerCompletionCommand } from './completion.js';
 import { SilentExit, UsageError, type CliIo } from './io.js';
+import { describeError } from './kube.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -29,12 +34,27 @@ function packageVersion(): string {
   }
 }
 
+/** `kubectl mesh` when run as a kubectl plugin (the executable is named kubectl-mesh), else `mesh`. */
+export function invokedName(argv1: string | undefined = process.argv[1]): string {
+  return argv1 !== undefined && /(^|[/\\])kubectl-mesh(\.[cm]?js)?$/.test(argv1) ? 'kubectl mesh' : 'mesh';
+}
+
+/** True when run as `kubectl_complete-mesh`, the completer kubectl (1.26+) looks for beside a plugin. */
+export function isKubectlCompleter(argv1: string | undefined = process.argv[1]): boolean {
+  return argv1 !== undefined && /(^|[/\\])kubectl_complete-mesh(\.[cm]?js)?$/.test(argv1);
+}
+
 /** Builds the program. Each command group registers itself; add new groups here. */
 export function createProgram(io: CliIo): Command {
   const program = new Command('mesh')
     .description('Mesh OS: an operating system for AI agents on Kubernetes')
+    .usage('[command] [options]')
     .version(packageVersion())
     .showHelpAfterError()
+    .addHelpText(
+      'after',
+      '\nCommon options of cluster commands: --kubeconfig, --context, -n/--namespace, -A/--all-namespaces, -o table|wide|json|yaml.\nExit codes: 0 ok, 1 failure, 2 usage error. NO_COLOR disables colour.\n\nExamples:\n  mesh status\n  mesh deploy -f samples/agents.yaml\n  mesh top\n  kubectl mesh log -n meshos-demo   # as a kubectl plugin',
+    )
     .exitOverride()
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
@@ -55,6 +75,10 @@ export function createProgram(io: CliIo): Command {
   registerForecastCommand(program, io);
   registerPlanCommand(program, io);
   registerDiscoverCommand(program, io);
+  registerStatusCommand(program, io);
+  registerDeployCommand(program, io);
+  registerTopCommand(program, io);
+  registerCompletionCommand(program, io);
 
   return program;
 }
@@ -62,8 +86,11 @@ export function createProgram(io: CliIo): Command {
 /** Runs `mesh` with argv (without node and script) and returns the exit code. */
 export async function runCli(args: readonly string[], io: CliIo): Promise<number> {
   const program = createProgram(io);
+  program.name(invokedName());
+  // kubectl's plugin completion runs `kubectl_complete-mesh <words...>`: answer as `mesh __complete`.
+  const argv = isKubectlCompleter() ? ['__complete', ...args] : [...args];
   try {
-    await program.parseAsync([...args], { from: 'user' });
+    await program.parseAsync(argv, { from: 'user' });
     return EXIT_OK;
   } catch (error) {
     if (error instanceof CommanderError) {
@@ -75,7 +102,7 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
       io.stderr.write(`mesh: ${error.message}\n`);
       return EXIT_USAGE;
     }
-    io.stderr.write(`mesh: ${error instanceof Error ? error.message : String(error)}\n`);
+    io.stderr.write(`mesh: ${describeError(error)}\n`);
     if (process.env['MESHOS_VERBOSE'] !== undefined && error instanceof Error && error.stack !== undefined) io.stderr.write(`${error.stack}\n`);
     return EXIT_FAILURE;
   }

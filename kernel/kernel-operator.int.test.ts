@@ -73,6 +73,6 @@ describe('kernel loop inside the operator: decision log, Events and mesh log', (
     output.length = 0;
     expect(await runCli(['log', '--kubeconfig', inject('kubeconfigPath'), '-n', namespace, '--outcome', 'executed'], io as never)).toBe(0);
     expect(output.join('')).toMatch(/TIME\s+MODULE\s+ACTION\s+TARGET\s+OUTCOME\s+REASON\n.*autoscaling\s+scale\s+Agent\/.*\/busy\s+Executed/);
-    expect(await runCli(['log', '-o', 'yaml', '--kubeconfig', inject('kubeconfigPath')], io as never)).toBe(2);
+    expect(await runCli(['log', '-o', 'xml', '--kubeconfig', inject('kubeconfigPath')], io as never)).toBe(2);
   });
 });

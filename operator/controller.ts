@@ -2,6 +2,7 @@ import { getErrorMessage, TerminalError, isConflict } from './kube/errors.js';
 import type { Logger } from './log.js';
 import type { OperatorMetrics } from './metrics.js';
 import { WorkQueue } from './queue/workqueue.js';
+import { traceReconcile } from './tracing.js';
 
 export interface ReconcileResult {
   /** Reconcile this key again after the delay (level-based polling, e.g. a voting deadline). */
@@ -72,7 +73,7 @@ export class Controller {
     const started = performance.now();
     let result = 'success';
     try {
-      const outcome = await this.reconciler.reconcile(key, logger);
+      const outcome = await traceReconcile(name, key, () => this.reconciler.reconcile(key, logger));
       this.queue.forget(key);
       if (outcome?.requeueAfterMs !== undefined) {
         result = 'requeue';

@@ -4,6 +4,7 @@ import { loadClusterConnection } from './kube/config.js';
 import { getErrorMessage } from './kube/errors.js';
 import { createLogger } from './log.js';
 import { Manager } from './manager.js';
+import { checkTracingOptions, startTracing } from './tracing.js';
 import { createDriftModule } from '../kernel/drift/module.js';
 import { createMigrationModule } from '../scheduler/migration.js';
 import { createForecastingModule } from '../forecasting/module.js';
@@ -67,6 +68,12 @@ const program = new Command('meshos-operator')
   .option('--discovery-tls-cert <file>', 'PEM certificate of the discovery server (TLS when set with --discovery-tls-key)')
   .option('--discovery-tls-key <file>', 'PEM private key of the discovery server')
   .option('--discovery-client-ca <file>', 'PEM CA that signs client certificates (mTLS: clients must present one)')
+  .option('--otlp-endpoint <url>', 'send OpenTelemetry traces of reconciles and gRPC calls to this OTLP/HTTP URL (off when unset)', process.env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'])
+  .option('--trace-sample-ratio <r>', 'fraction of traces sampled (0..1)', (v) => {
+    const ratio = Number(v);
+    if (!(ratio >= 0 && ratio <= 1)) throw new InvalidArgumentError(`--trace-sample-ratio must be within 0..1, got "${v}"`);
+    return ratio;
+  }, 1)
   .option('--memory-data-dir <dir>', 'directory of the context memory log (a persistent volume in a cluster)', process.env['MESHOS_MEMORY_DIR'] ?? '/var/lib/meshos/memory');
 
 async function main(): Promise<number> {
@@ -110,10 +117,16 @@ async function main(): Promise<number> {
     discoveryTlsCert?: string;
     discoveryTlsKey?: string;
     discoveryClientCa?: string;
+    otlpEndpoint?: string;
+    traceSampleRatio: number;
   }>();
   if (!['highs', 'jsLpSolver', 'none'].includes(flags.schedulerSolver)) throw new InvalidArgumentError(`--scheduler-solver must be highs, jsLpSolver or none, got "${flags.schedulerSolver}"`);
   if ((flags.discoveryTlsCert === undefined) !== (flags.discoveryTlsKey === undefined)) throw new InvalidArgumentError('--discovery-tls-cert and --discovery-tls-key go together');
   const logger = createLogger();
+  const tracingProblem = checkTracingOptions({ ...(flags.otlpEndpoint ? { endpoint: flags.otlpEndpoint } : {}) });
+  if (tracingProblem) throw new Error(tracingProblem);
+  const tracing = startTracing({ ...(flags.otlpEndpoint ? { endpoint: flags.otlpEndpoint } : {}), sampleRatio: flags.traceSampleRatio, ...(flags.identity ? { serviceInstance: flags.identity } : {}) });
+  if (tracing) logger.info({ endpoint: flags.otlpEndpoint }, `Tracing to ${flags.otlpEndpoint ?? ''}`);
   const connection = await loadClusterConnection(flags.kubeconfig);
   const schedulerRef: { manager?: Manager } = {};
   const migration = flags.scheduler && flags.migration
@@ -185,6 +198,7 @@ async function main(): Promise<number> {
   const outcome = await manager.run(stop.signal);
   await demandServer?.close();
   logger.info({ outcome }, 'Operator stopped');
+  await tracing?.shutdown().catch(() => undefined);
   // Lost leadership exits non-zero so the Deployment restarts the replica as a fresh candidate.
   return outcome === 'lost-leadership' ? 1 : 0;
 }

@@ -11,7 +11,7 @@ import { startHealthServer } from './health.js';
 import { Informer, type InformerOptions } from './informer/informer.js';
 import { KubeClient } from './kube/client.js';
 import type { ClusterConnection } from './kube/config.js';
-import { getErrorMessage, isAlreadyExists } from './kube/errors.js';
+import { getErrorMessage, isAlreadyExists, isNotFound } from './kube/errors.js';
 import { controllerOf, objectKey, type KubeObject } from './kube/object.js';
 import { CoreResources, MeshOsResources } from './kube/resources.js';
 import { LeaseElection } from './leader/lease-election.js';
@@ -127,6 +127,7 @@ export class Manager {
     const kernelEvents = new EventRecorder(this.client, { controller: KERNEL_REPORTER, instance: this.identity, metrics: this.metrics, logger: this.logger });
     this.decisions.onRecord((record) => {
       recordDecisionEvent(kernelEvents, record);
+      this.metrics.kernelDecisions.inc({ module: record.module, kind: record.kind, outcome: record.outcome });
       this.approvals?.onDecision(record);
       this.logger.info({ module: record.module, action: record.actionId, kind: record.kind, target: record.target, outcome: record.outcome }, `Kernel action ${record.outcome}: ${record.reason}`);
     });
@@ -425,6 +426,7 @@ export class Manager {
       resolveCaller: tokenReviewCallerResolver({ client: this.client, findAgent: ({ namespace, name }) => agents.store.get(`${namespace}/${name}`) }),
       host: options.host,
       port: options.port,
+      observeCall: this.metrics.observeGrpcCall,
     });
     this.memoryPort = server.port;
     this.logger.info({ address: server.address, dataDir: options.dataDir }, `Serving context memory on ${server.address}`);
@@ -476,6 +478,15 @@ export class Manager {
   private async ensureLeaseNamespace(): Promise<void> {
     const namespace = this.options.leaseNamespace ?? 'meshos-system';
     try {
+      // Read first: an installed chart's namespace exists, and its RBAC grants no namespace create.
+      const exists = await this.client.get(CoreResources.namespace, undefined, namespace).then(
+        () => true,
+        (error: unknown) => {
+          if (isNotFound(error)) return false;
+          throw error;
+        },
+      );
+      if (exists) return;
       await this.client.create(CoreResources.namespace, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } });
     } catch (error) {
       if (!isAlreadyExists(error)) this.logger.warn({ namespace, error: getErrorMessage(error) }, 'Failed to create lease namespace');

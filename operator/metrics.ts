@@ -67,6 +67,34 @@ export class OperatorMetrics {
     registers: [this.registry],
   });
 
+  readonly kernelDecisions = new Counter({
+    name: 'meshos_kernel_decisions_total',
+    help: 'Kernel loop decisions, by module and outcome (proposed, allowed, blocked, held, executed, verified, rolled-back, ...).',
+    labelNames: ['module', 'kind', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly grpcHandled = new Counter({
+    name: 'meshos_grpc_server_handled_total',
+    help: 'gRPC calls served, by service, method and status code name.',
+    labelNames: ['service', 'method', 'code'] as const,
+    registers: [this.registry],
+  });
+
+  readonly grpcDuration = new Histogram({
+    name: 'meshos_grpc_server_handling_seconds',
+    help: 'Time to answer one gRPC call, by service and method.',
+    labelNames: ['service', 'method'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+
+  /** The hook traceService() takes, so every gRPC server of the operator counts its calls here. */
+  readonly observeGrpcCall = (call: { service: string; method: string; code: string; seconds: number }): void => {
+    this.grpcHandled.inc({ service: call.service, method: call.method, code: call.code });
+    this.grpcDuration.observe({ service: call.service, method: call.method }, call.seconds);
+  };
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'meshos_' });
   }

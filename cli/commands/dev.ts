@@ -15,6 +15,7 @@ import {
 import { defaultCrdDir, defaultDevDir } from '../../test/harness/paths.js';
 import { readState, StateFileError } from '../../test/harness/state.js';
 import { parseCount, SilentExit, type CliIo } from '../io.js';
+import { colorEnabled, outputOption, paint, renderTable, serialize, toneOf, type OutputFormat } from '../output.js';
 
 export const DEFAULT_NODE_COUNT = 4;
 
@@ -92,27 +93,55 @@ export async function devDown(options: { dataDir?: string; purge?: boolean }, io
 }
 
 /** Prints the components and API server health; returns true when everything runs. */
-export async function devStatus(options: { dataDir?: string }, io: CliIo): Promise<boolean> {
+export async function devStatus(options: { dataDir?: string; output?: OutputFormat }, io: CliIo): Promise<boolean> {
   const dataDir = resolve(options.dataDir ?? defaultDevDir());
   const status = await controlPlaneStatus(dataDir);
+  const format = options.output ?? 'table';
   if (status.state === undefined) {
-    io.stdout.write(`No control plane in ${dataDir} (start one with: mesh dev up)\n`);
+    if (format === 'json' || format === 'yaml') io.stdout.write(serialize({ dataDir, state: 'absent', components: [] }, format));
+    else io.stdout.write(`No control plane in ${dataDir} (start one with: mesh dev up)\n`);
     return false;
   }
   const allAlive = status.components.length > 0 && status.components.every((component) => component.alive);
   const healthy = allAlive && status.apiServerReady;
   const summary = healthy ? 'running' : status.components.some((component) => component.alive) ? 'degraded' : 'stopped';
+  if (format === 'json' || format === 'yaml') {
+    io.stdout.write(
+      serialize(
+        {
+          dataDir,
+          state: summary,
+          server: status.state.server,
+          apiServerReady: status.apiServerReady,
+          kubeconfig: status.state.kubeconfigPath,
+          versions: status.state.versions,
+          components: status.components.map((c) => ({ name: c.name, pid: c.pid, running: c.alive, log: c.logPath })),
+        },
+        format,
+      ),
+    );
+    return healthy;
+  }
+  const color = colorEnabled(io.stdout);
   const out: string[] = [
-    `Control plane in ${dataDir}: ${summary}`,
+    `Control plane in ${dataDir}: ${paint(summary, summary === 'running' ? 'good' : 'bad', color)}`,
     `API server:  ${status.state.server} (${status.apiServerReady ? 'ready' : 'not ready'})`,
     `Kubeconfig:  ${status.state.kubeconfigPath}`,
     `Versions:    kubernetes ${status.state.versions.kubernetes}, etcd ${status.state.versions.etcd}, kwok ${status.state.versions.kwok}`,
     '',
   ];
-  const rows = [['COMPONENT', 'PID', 'STATE', 'LOG'], ...status.components.map((c) => [c.name, String(c.pid), c.alive ? 'running' : 'exited', c.logPath])];
-  const widths = [0, 1, 2].map((column) => Math.max(...rows.map((row) => (row[column] ?? '').length)));
-  for (const row of rows) out.push(row.map((cell, column) => (column < 3 ? cell.padEnd((widths[column] ?? 0) + 2) : cell)).join(''));
-  io.stdout.write(`${out.join('\n')}\n`);
+  const rows = status.components.map((c) => ({ name: c.name, pid: String(c.pid), state: c.alive ? 'running' : 'exited', log: c.logPath }));
+  const table = renderTable(
+    rows,
+    [
+      { header: 'COMPONENT', value: (r) => r.name },
+      { header: 'PID', value: (r) => r.pid },
+      { header: 'STATE', value: (r) => r.state, tone: (r) => (r.state === 'running' ? toneOf('running') : 'bad') },
+      { header: 'LOG', value: (r) => r.log },
+    ],
+    { color },
+  );
+  io.stdout.write(`${out.join('\n')}\n${table}`);
   return healthy;
 }
 
@@ -126,7 +155,8 @@ interface UpFlags {
 export function registerDevCommands(program: Command, io: CliIo): Command {
   const dev = program
     .command('dev')
-    .description('Run a local Kubernetes control plane (etcd, kube-apiserver, controller-manager, scheduler, kwok) on 127.0.0.1');
+    .description('Run a local Kubernetes control plane (etcd, kube-apiserver, controller-manager, scheduler, kwok) on 127.0.0.1')
+    .addHelpText('after', '\nExample:\n  eval "$(mesh dev up)" && kubectl get nodes && mesh dev down');
 
   dev
     .command('up')
@@ -135,6 +165,7 @@ export function registerDevCommands(program: Command, io: CliIo): Command {
     .option('--nodes <n>', 'number of kwok nodes to ensure', parseCount, DEFAULT_NODE_COUNT)
     .option('--crds <dir>', 'directory of CRD manifests (default: crds/generated)')
     .option('--no-crds', 'do not install the CRDs')
+    .addHelpText('after', '\nExample:\n  eval "$(mesh dev up --nodes 8)"')
     .action(async (flags: UpFlags) => {
       const crds = flags.crds === false ? false : typeof flags.crds === 'string' ? flags.crds : defaultCrdDir();
       const { plane } = await devUp({ ...(flags.dataDir !== undefined ? { dataDir: flags.dataDir } : {}), nodes: flags.nodes, crds }, io);
@@ -148,6 +179,7 @@ export function registerDevCommands(program: Command, io: CliIo): Command {
     .description('Stop the local control plane started by `mesh dev up`')
     .option('--data-dir <dir>', 'data directory (default: $MESHOS_DEV_DIR or ~/.meshos/dev)')
     .option('--purge', 'also delete the data directory (etcd data, certificates, logs)')
+    .addHelpText('after', '\nExample:\n  mesh dev down --purge')
     .action(async (flags: { dataDir?: string; purge?: boolean }) => {
       await devDown(flags, io);
     });
@@ -156,7 +188,9 @@ export function registerDevCommands(program: Command, io: CliIo): Command {
     .command('status')
     .description('Show the local control plane: component pids and API server health (exit 1 unless all run)')
     .option('--data-dir <dir>', 'data directory (default: $MESHOS_DEV_DIR or ~/.meshos/dev)')
-    .action(async (flags: { dataDir?: string }) => {
+    .addOption(outputOption(['table', 'json', 'yaml']))
+    .addHelpText('after', '\nExample:\n  mesh dev status -o json')
+    .action(async (flags: { dataDir?: string; output: OutputFormat }) => {
       if (!(await devStatus(flags, io))) throw new SilentExit(1);
     });
 

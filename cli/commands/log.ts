@@ -2,11 +2,11 @@
 // meshos.dev/kernel), so it works against any cluster kubectl can reach.
 import type { Command } from 'commander';
 import { KERNEL_REPORTER } from '../../kernel/decision-events.js';
-import { KubeClient } from '../../operator/kube/client.js';
-import { loadClusterConnection } from '../../operator/kube/config.js';
 import type { KubeObject } from '../../operator/kube/object.js';
 import { CoreResources } from '../../operator/kube/resources.js';
-import { UsageError, parseCount, type CliIo } from '../io.js';
+import { parseCount, type CliIo } from '../io.js';
+import { addKubeOptions, withKube, type KubeFlags } from '../kube.js';
+import { printResult, toneOf, type Column } from '../output.js';
 
 interface KernelEvent extends KubeObject {
   eventTime?: string;
@@ -48,62 +48,57 @@ export function decisionRows(events: readonly KernelEvent[]): DecisionRow[] {
     .sort((a, b) => a.time.localeCompare(b.time));
 }
 
-function table(rows: DecisionRow[]): string {
-  const header = ['TIME', 'MODULE', 'ACTION', 'TARGET', 'OUTCOME', 'REASON'];
-  const cells = rows.map((r) => [r.time.replace(/\.\d+Z$/, 'Z'), r.module, r.kind, r.target, r.outcome, r.reason]);
-  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] ?? '').length)));
-  const line = (c: string[]): string => c.map((cell, i) => (i < c.length - 1 ? cell.padEnd((widths[i] ?? 0) + 2) : cell)).join('');
-  return [line(header), ...cells.map(line)].join('\n') + '\n';
-}
+const LOG_COLUMNS: Column<DecisionRow>[] = [
+  { header: 'TIME', value: (r) => r.time.replace(/\.\d+Z$/, 'Z') },
+  { header: 'MODULE', value: (r) => r.module },
+  { header: 'ACTION', value: (r) => r.kind },
+  { header: 'TARGET', value: (r) => r.target },
+  { header: 'OUTCOME', value: (r) => r.outcome, tone: (r) => (r.type === 'Warning' ? 'bad' : toneOf(r.outcome.toLowerCase())) },
+  { header: 'TYPE', value: (r) => r.type, wide: true },
+  { header: 'REASON', value: (r) => r.reason },
+];
 
-interface LogFlags {
-  kubeconfig?: string;
-  namespace?: string;
-  allNamespaces?: boolean;
+interface LogFlags extends KubeFlags {
   module?: string;
   outcome?: string;
   target?: string;
   limit: number;
-  output: string;
 }
 
 export async function showLog(flags: LogFlags, io: CliIo): Promise<void> {
-  if (!['table', 'json'].includes(flags.output)) throw new UsageError(`-o/--output must be table or json, got "${flags.output}"`);
-  const client = new KubeClient(await loadClusterConnection(flags.kubeconfig));
-  try {
-    const namespace = flags.allNamespaces ? undefined : flags.namespace;
-    const events: KernelEvent[] = [];
-    let continueToken: string | undefined;
-    do {
-      const page = await client.list<KernelEvent>(CoreResources.event, namespace, { limit: 500, ...(continueToken ? { continue: continueToken } : {}) });
-      events.push(...page.items);
-      continueToken = page.metadata.continue || undefined;
-    } while (continueToken);
-    let rows = decisionRows(events).filter(
-      (r) =>
-        (flags.module === undefined || r.module === flags.module) &&
-        (flags.outcome === undefined || r.outcome.toLowerCase() === flags.outcome.toLowerCase().replace('-', '')) &&
-        (flags.target === undefined || r.target.endsWith(`/${flags.target}`) || r.target.includes(`/${flags.target}`)),
-    );
-    rows = rows.slice(-flags.limit);
-    io.stdout.write(flags.output === 'json' ? `${JSON.stringify(rows, null, 2)}\n` : rows.length ? table(rows) : 'No kernel decisions recorded.\n');
-  } finally {
-    await client.destroy();
-  }
+  await withKube(
+    flags,
+    async ({ client, scope }) => {
+      const events: KernelEvent[] = [];
+      let continueToken: string | undefined;
+      do {
+        const page = await client.list<KernelEvent>(CoreResources.event, scope, { limit: 500, ...(continueToken ? { continue: continueToken } : {}) });
+        events.push(...page.items);
+        continueToken = page.metadata.continue || undefined;
+      } while (continueToken);
+      let rows = decisionRows(events).filter(
+        (r) =>
+          (flags.module === undefined || r.module === flags.module) &&
+          (flags.outcome === undefined || r.outcome.toLowerCase() === flags.outcome.toLowerCase().replace('-', '')) &&
+          (flags.target === undefined || r.target.endsWith(`/${flags.target}`) || r.target.includes(`/${flags.target}`)),
+      );
+      rows = rows.slice(-flags.limit);
+      printResult(io, { format: flags.output, rows, columns: LOG_COLUMNS, empty: 'No kernel decisions recorded.' });
+    },
+    { allByDefault: true },
+  );
 }
 
 export function registerLogCommand(program: Command, io: CliIo): void {
-  program
-    .command('log')
-    .description("Show the kernel's decision log: every proposed, allowed, blocked, held, executed, verified or rolled-back action")
-    .option('--kubeconfig <path>', 'kubeconfig file (default: $KUBECONFIG or ~/.kube/config)')
-    .option('-n, --namespace <ns>', 'only decisions about objects in this namespace')
-    .option('-A, --all-namespaces', 'decisions in every namespace (the default when -n is not given)')
-    .option('--module <name>', 'only this kernel module (scheduler, healing, trust, ...)')
-    .option('--outcome <outcome>', 'only this outcome (proposed, allowed, blocked, held, approved, executed, failed, verified, rolled-back, overridden)')
-    .option('--target <name>', 'only decisions about this object name')
-    .option('--limit <n>', 'newest N decisions', parseCount, 100)
-    .option('-o, --output <format>', 'table or json', 'table')
-    .addHelpText('after', '\nExample:\n  mesh log --module healing --outcome rolled-back')
+  addKubeOptions(
+    program
+      .command('log')
+      .description("Show the kernel's decision log: every proposed, allowed, blocked, held, executed, verified or rolled-back action (every namespace unless -n)")
+      .option('--module <name>', 'only this kernel module (scheduler, healing, trust, ...)')
+      .option('--outcome <outcome>', 'only this outcome (proposed, allowed, blocked, held, approved, executed, failed, verified, rolled-back, overridden)')
+      .option('--target <name>', 'only decisions about this object name')
+      .option('--limit <n>', 'newest N decisions', parseCount, 100),
+  )
+    .addHelpText('after', '\nExamples:\n  mesh log --module healing --outcome rolled-back\n  mesh log -n meshos-demo -o json')
     .action(async (flags: LogFlags) => showLog(flags, io));
 }

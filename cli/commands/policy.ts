@@ -5,18 +5,16 @@ import { parseAllDocuments } from 'yaml';
 import type { Agent, Mesh } from '../../crds/types.js';
 import type { MeshPolicy } from '../../kernel/policy.js';
 import { ActionFileError, parseActionFile, simulatePolicy, type SimulatedDecision } from '../../kernel/simulate.js';
-import { KubeClient } from '../../operator/kube/client.js';
-import { loadClusterConnection } from '../../operator/kube/config.js';
 import { MeshOsResources } from '../../operator/kube/resources.js';
 import { UsageError, parseCount, type CliIo } from '../io.js';
+import { addKubeOptions, withKube, type KubeFlags } from '../kube.js';
+import { printResult, toneOf, type Column } from '../output.js';
 
-interface SimulateFlags {
+interface SimulateFlags extends KubeFlags {
   file: string;
   meshFile?: string;
   agents?: number;
   at?: string;
-  output: string;
-  kubeconfig?: string;
 }
 
 type MeshView = { policy: MeshPolicy | undefined; agentCount: number };
@@ -32,9 +30,8 @@ async function meshesFromFile(path: string, agents: number | undefined): Promise
   return meshes;
 }
 
-async function meshesFromCluster(names: Set<string>, kubeconfig: string | undefined): Promise<Map<string, MeshView>> {
-  const client = new KubeClient(await loadClusterConnection(kubeconfig));
-  try {
+async function meshesFromCluster(names: Set<string>, flags: Partial<KubeFlags>): Promise<Map<string, MeshView>> {
+  return withKube(flags, async ({ client }) => {
     const meshes = new Map<string, MeshView>();
     const agents = (await client.list<Agent>(MeshOsResources.agent)).items;
     for (const mesh of (await client.list<Mesh>(MeshOsResources.mesh)).items) {
@@ -42,29 +39,23 @@ async function meshesFromCluster(names: Set<string>, kubeconfig: string | undefi
       if (names.has(name)) meshes.set(name, { policy: mesh.spec.policy, agentCount: agents.filter((a) => a.spec.meshRef === name).length });
     }
     return meshes;
-  } finally {
-    await client.destroy();
-  }
+  });
 }
 
-function render(results: SimulatedDecision[]): string {
-  const header = ['#', 'MODULE', 'ACTION', 'TARGET', 'RISK', 'DECISION', 'WHY'];
-  const rows = results.map((r) => [
-    String(r.index),
-    r.action.module,
-    r.action.kind,
-    `${r.action.target.kind}/${r.action.target.namespace ? `${r.action.target.namespace}/` : ''}${r.action.target.name}`,
-    String(r.action.risk),
-    r.decision.outcome,
-    r.decision.outcome === 'blocked' ? `${r.decision.rule}: ${r.decision.reason}` : r.decision.reason,
-  ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i < cells.length - 1 ? c.padEnd((widths[i] ?? 0) + 2) : c)).join('');
-  return [line(header), ...rows.map(line)].join('\n') + '\n';
-}
+const targetOf = (r: SimulatedDecision): string => `${r.action.target.kind}/${r.action.target.namespace ? `${r.action.target.namespace}/` : ''}${r.action.target.name}`;
+
+const SIMULATE_COLUMNS: Column<SimulatedDecision>[] = [
+  { header: '#', value: (r) => String(r.index) },
+  { header: 'MODULE', value: (r) => r.action.module },
+  { header: 'ACTION', value: (r) => r.action.kind },
+  { header: 'TARGET', value: targetOf },
+  { header: 'MESH', value: (r) => r.action.target.mesh, wide: true },
+  { header: 'RISK', value: (r) => String(r.action.risk) },
+  { header: 'DECISION', value: (r) => r.decision.outcome, tone: (r) => toneOf(r.decision.outcome) },
+  { header: 'WHY', value: (r) => (r.decision.outcome === 'blocked' ? `${r.decision.rule}: ${r.decision.reason}` : r.decision.reason) },
+];
 
 export async function simulate(flags: SimulateFlags, io: CliIo): Promise<void> {
-  if (!['table', 'json'].includes(flags.output)) throw new UsageError(`-o/--output must be table or json, got "${flags.output}"`);
   const now = flags.at ? new Date(flags.at) : new Date();
   if (Number.isNaN(now.getTime())) throw new UsageError(`--at must be an RFC 3339 time such as 2026-11-23T22:30:00Z, got "${flags.at}"`);
   let actions;
@@ -79,22 +70,31 @@ export async function simulate(flags: SimulateFlags, io: CliIo): Promise<void> {
   }
   const meshes = flags.meshFile
     ? await meshesFromFile(flags.meshFile, flags.agents)
-    : await meshesFromCluster(new Set(actions.map((a) => a.target.mesh)), flags.kubeconfig);
+    : await meshesFromCluster(new Set(actions.map((a) => a.target.mesh)), flags);
   const results = simulatePolicy(actions, meshes, now);
-  io.stdout.write(flags.output === 'json' ? `${JSON.stringify(results.map((r) => ({ index: r.index, module: r.action.module, kind: r.action.kind, target: r.action.target, ...r.decision })), null, 2)}\n` : render(results));
+  printResult(io, {
+    format: flags.output,
+    rows: results,
+    columns: SIMULATE_COLUMNS,
+    data: results.map((r) => ({ index: r.index, module: r.action.module, kind: r.action.kind, target: r.action.target, ...r.decision })),
+  });
 }
 
 export function registerPolicyCommands(program: Command, io: CliIo): void {
-  const policy = program.command('policy').description("The kernel's policy gate (autonomy caps, risk ceiling, rate limit, quiet hours)");
-  policy
-    .command('simulate')
-    .description('Report which actions would be allowed, blocked or held for approval, and why')
-    .requiredOption('-f, --file <actions.yaml>', 'actions to evaluate, in order (a YAML list, or a mapping with actions:)')
-    .option('--mesh-file <mesh.yaml>', 'evaluate against the Mesh(es) in this file instead of the cluster')
-    .option('--agents <n>', 'with --mesh-file: the number of Agents in the mesh (for percentage caps)', parseCount)
-    .option('--at <time>', 'evaluate as of this RFC 3339 time (quiet hours)')
-    .option('-o, --output <format>', 'table or json', 'table')
-    .option('--kubeconfig <path>', 'kubeconfig file (default: $KUBECONFIG or ~/.kube/config)')
+  const policy = program
+    .command('policy')
+    .description("The kernel's policy gate (autonomy caps, risk ceiling, rate limit, quiet hours)")
+    .addHelpText('after', '\nExample:\n  mesh policy simulate -f actions.yaml --mesh-file samples/mesh.yaml');
+  addKubeOptions(
+    policy
+      .command('simulate')
+      .description('Report which actions would be allowed, blocked or held for approval, and why')
+      .requiredOption('-f, --file <actions.yaml>', 'actions to evaluate, in order (a YAML list, or a mapping with actions:)')
+      .option('--mesh-file <mesh.yaml>', 'evaluate against the Mesh(es) in this file instead of the cluster')
+      .option('--agents <n>', 'with --mesh-file: the number of Agents in the mesh (for percentage caps)', parseCount)
+      .option('--at <time>', 'evaluate as of this RFC 3339 time (quiet hours)'),
+    { namespaced: false },
+  )
     .addHelpText('after', '\nExample:\n  mesh policy simulate -f actions.yaml --mesh-file samples/mesh.yaml --agents 12 --at 2026-11-23T23:00:00Z')
     .action(async (flags: SimulateFlags) => simulate(flags, io));
 }

@@ -8,6 +8,7 @@ import { getErrorMessage } from '../../operator/kube/errors.js';
 import type { Caller, CallerResolver } from './callers.js';
 import type { GetRequest, GetResponse, DeleteRequest, DeleteResponse, ListRequest, ListResponse, PutRequest, PutResponse } from './messages.js';
 import { ContextMemory, MemoryError, type ContextMemoryOptions } from './service.js';
+import { traceService, type GrpcCallObserver } from '../../operator/tracing.js';
 
 export const MEMORY_SERVICE_NAME = 'meshos.memory.v1.ContextMemory';
 // Beside this file when run from source; from dist/kernel/memory the build does not copy
@@ -37,6 +38,8 @@ export interface MemoryServerOptions extends ContextMemoryOptions {
   readonly host?: string;
   readonly port?: number;
   readonly credentials?: grpc.ServerCredentials;
+  /** Told about every call (for the operator's gRPC metrics). */
+  readonly observeCall?: GrpcCallObserver;
   /** How often expired entries are collected (default 60 s; 0 disables the timer). */
   readonly sweepIntervalMillis?: number;
 }
@@ -103,7 +106,8 @@ export async function startMemoryServer(options: MemoryServerOptions): Promise<M
   const server = new grpc.Server();
   const resolve = options.resolveCaller;
 
-  server.addService(loaded.meshos.memory.v1.ContextMemory.service, {
+  const memoryService = loaded.meshos.memory.v1.ContextMemory.service;
+  server.addService(memoryService, traceService(MEMORY_SERVICE_NAME, memoryService, options.observeCall, {
     put: unary<PutRequest, PutResponse>(resolve, async (caller, request) => {
       const result = await memory.put(caller, {
         mesh: request.mesh,
@@ -140,7 +144,7 @@ export async function startMemoryServer(options: MemoryServerOptions): Promise<M
         nextPageToken: result.nextPageToken,
       };
     }),
-  });
+  }));
 
   let serving = true;
   const healthOf = (service: string): string | undefined =>

@@ -18,10 +18,15 @@ export interface ClusterConnection {
  * with @kubernetes/client-node, which knows every auth flavour, and keeps only what our
  * transport needs.
  */
-export async function loadClusterConnection(kubeconfigPath?: string): Promise<ClusterConnection> {
+export async function loadClusterConnection(kubeconfigPath?: string, context?: string): Promise<ClusterConnection> {
   const kc = new KubeConfig();
   if (kubeconfigPath) kc.loadFromFile(kubeconfigPath);
   else kc.loadFromDefault();
+  // A named context (kubectl's --context) replaces the kubeconfig's current-context.
+  if (context !== undefined && context !== '') {
+    if (!kc.getContextObject(context)) throw new Error(`kubeconfig ${kubeconfigPath ?? '(default)'} has no context "${context}" (contexts: ${kc.getContexts().map((c) => c.name).join(', ') || 'none'})`);
+    kc.setCurrentContext(context);
+  }
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error(`kubeconfig ${kubeconfigPath ?? '(default)'} has no current cluster`);
 
