@@ -5,6 +5,7 @@ import { getErrorMessage } from './kube/errors.js';
 import { createLogger } from './log.js';
 import { Manager } from './manager.js';
 import { createDriftModule } from '../kernel/drift/module.js';
+import { createHealingModule } from '../healing/module.js';
 
 const positiveInt = (flag: string) => (value: string): number => {
   const parsed = Number(value);
@@ -34,6 +35,7 @@ const program = new Command('meshos-operator')
   .option('--watch-silence <ms>', 'restart a watch silent for this long', positiveInt('--watch-silence'), 150_000)
   .option('--resync-period <ms>', 're-queue every object this often', positiveInt('--resync-period'), 600_000)
   .option('--memory-bind-address <host:port>', 'serve the shared context memory gRPC service here while leading (off when unset)', address('--memory-bind-address'))
+  .option('--healing <bool>', 'run the healing module (node failover, postmortems)', (v) => v !== 'false', true)
   .option('--memory-data-dir <dir>', 'directory of the context memory log (a persistent volume in a cluster)', process.env['MESHOS_MEMORY_DIR'] ?? '/var/lib/meshos/memory');
 
 async function main(): Promise<number> {
@@ -54,8 +56,11 @@ async function main(): Promise<number> {
     resyncPeriod: number;
     memoryBindAddress?: { host: string; port: number };
     memoryDataDir: string;
+    healing: boolean;
   }>();
   const logger = createLogger();
+  const stop = new AbortController();
+  const healing = flags.healing ? createHealingModule({ namespace: flags.leaseNamespace, signal: stop.signal }) : undefined;
   const connection = await loadClusterConnection(flags.kubeconfig);
   const manager = new Manager({
     connection,
@@ -72,10 +77,9 @@ async function main(): Promise<number> {
     healthHost: flags.healthBindAddress.host,
     healthPort: flags.healthBindAddress.port,
     informer: { watchSilenceMs: flags.watchSilence, resyncPeriodMs: flags.resyncPeriod },
-    kernelModules: [createDriftModule()],
+    kernelModules: [createDriftModule(), ...(healing ? [healing] : [])],
     ...(flags.memoryBindAddress ? { memory: { ...flags.memoryBindAddress, dataDir: flags.memoryDataDir } } : {}),
   });
-  const stop = new AbortController();
   for (const signalName of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signalName, () => {
       logger.info({ signal: signalName }, 'Shutting down');
@@ -84,6 +88,8 @@ async function main(): Promise<number> {
   }
   logger.info({ server: connection.server, identity: manager.identity }, 'Starting Mesh OS operator');
   const outcome = await manager.run(stop.signal);
+  stop.abort();
+  await healing?.close();
   logger.info({ outcome }, 'Operator stopped');
   // Lost leadership exits non-zero so the Deployment restarts the replica as a fresh candidate.
   return outcome === 'lost-leadership' ? 1 : 0;

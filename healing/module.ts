@@ -1,0 +1,518 @@
+import type { Agent, Mesh } from '../crds/types.js';
+import { DEFAULT_HEALING } from '../crds/schema/mesh.js';
+import type { Action, ExecutionResult, KernelModule, ModuleContext, ModuleStatus, ProposedAction } from '../kernel/contract.js';
+import { AGENT_LABEL, MESH_LABEL } from '../operator/controllers/workload.js';
+import { applyStatus, serverSideApply } from '../operator/kube/apply.js';
+import type { KubeClient } from '../operator/kube/client.js';
+import { getErrorMessage, isConflict, isNotFound } from '../operator/kube/errors.js';
+import { Informer } from '../operator/informer/informer.js';
+import type { KubeObject, OwnerReference } from '../operator/kube/object.js';
+import { CoreResources, MeshOsResources, objectPath } from '../operator/kube/resources.js';
+import { advanceNode, assessPartition, detectorSettings, type NodeHealth, type NodeObservation, type PartitionVerdict } from './detect.js';
+import { addEvent, incidentConfigMap, incidentFromConfigMap, markMitigated, markResolved, openIncident, type Incident } from './incident.js';
+import { planFailover, rampBatch, type AgentPod } from './plan.js';
+
+export const NAME = 'healing';
+export const HEALING_FIELD_MANAGER = 'meshos-healing';
+/** The taint Mesh OS puts on a node it considers failed. */
+export const FAILED_NODE_TAINT = 'meshos.dev/node-failed';
+export const PARTITION_CONDITION = 'PartitionSuspected';
+export const NODE_LEASE_NAMESPACE = 'kube-node-lease';
+
+export interface NodeObject extends KubeObject {
+  spec?: { taints?: Taint[]; unschedulable?: boolean };
+  status?: { conditions?: { type: string; status: string; lastHeartbeatTime?: string }[] };
+}
+export interface Taint {
+  key: string;
+  value?: string;
+  effect: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+  timeAdded?: string;
+}
+export interface LeaseObject extends KubeObject {
+  spec?: { holderIdentity?: string; renewTime?: string; leaseDurationSeconds?: number };
+}
+interface PodObject extends KubeObject {
+  spec?: { nodeName?: string };
+  status?: { phase?: string; conditions?: { type: string; status: string }[] };
+}
+
+export interface HealingOptions {
+  /** Namespace of the incident ConfigMaps (the operator's namespace). */
+  namespace?: string;
+  /** How often the module checks heartbeat deadlines locally (it wakes the loop only on a change). */
+  tickMs?: number;
+  /** Time between untaint steps while recovered nodes ramp back. */
+  rampIntervalMs?: number;
+  /** A blocked or failed action is proposed again after this long. */
+  retryMs?: number;
+  /** Stops the module's own node and Lease informers. */
+  signal?: AbortSignal;
+  now?: () => number;
+}
+
+export interface HealingModule extends KernelModule {
+  /** Node health as the detector sees it (tests, status pages). */
+  health(): ReadonlyMap<string, NodeHealth>;
+  incidents(): Incident[];
+  /** Stops the informers and the tick; pending incident writes finish. */
+  close(): Promise<void>;
+}
+
+const parseTime = (value: string | undefined): number | undefined => {
+  if (!value) return undefined;
+  const ms = Date.parse(value);
+  return Number.isFinite(ms) ? ms : undefined;
+};
+
+/**
+ * The healing module: detects failed nodes from their Leases and Ready conditions, taints them
+ * with a Mesh OS taint, moves their agent pods (deleting them so their Deployments recreate them
+ * elsewhere), untaints recovered nodes gradually, and keeps a postmortem per failure. Under a
+ * suspected partition it only taints NoSchedule and moves only Agents with nothing serving.
+ *
+ * It reacts to Lease and Node events and checks heartbeat deadlines on its own short tick, and
+ * asks the loop for an analysis only when a node changes state: the loop's interval (30 s by
+ * default) would otherwise dominate the time to recover.
+ */
+export function createHealingModule(options: HealingOptions = {}): HealingModule {
+  const now = options.now ?? Date.now;
+  const namespace = options.namespace ?? 'meshos-system';
+  const tickMs = options.tickMs ?? 500;
+  const rampIntervalMs = options.rampIntervalMs ?? 2000;
+  const retryMs = options.retryMs ?? 10_000;
+  const stop = new AbortController();
+  options.signal?.addEventListener('abort', () => stop.abort(), { once: true });
+
+  const health = new Map<string, NodeHealth>();
+  const incidents = new Map<string, Incident>(); // node -> open incident
+  const moved = new Set<string>();
+  const proposedAt = new Map<string, number>();
+  const pendingTaint = new Map<string, Taint['effect']>(); // executed but not yet in the cache
+  const pendingUntaint = new Set<string>();
+  const writes = new Map<string, Promise<void>>();
+  let partition: PartitionVerdict = { suspected: false, failedPercent: 0, zonesDown: [] };
+  const partitionReported = new Map<string, boolean>();
+  let lastUntaintAt: number | undefined;
+  let nodes: Informer<NodeObject> | undefined;
+  let leases: Informer<LeaseObject> | undefined;
+  let runs: Promise<void>[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  let context: ModuleContext | undefined;
+
+  const settingsFor = (meshes: readonly Mesh[]) => {
+    // Node heartbeats are cluster-wide; the strictest mesh's timeout applies to the nodes.
+    const timeout = Math.min(...meshes.map((m) => m.spec.healing?.heartbeatTimeoutSeconds ?? DEFAULT_HEALING.heartbeatTimeoutSeconds), DEFAULT_HEALING.heartbeatTimeoutSeconds * 10);
+    const maxUnhealthy = Math.min(...meshes.map((m) => m.spec.healing?.maxUnhealthyPercent ?? DEFAULT_HEALING.maxUnhealthyPercent), 100);
+    return { detector: detectorSettings(Number.isFinite(timeout) ? timeout : DEFAULT_HEALING.heartbeatTimeoutSeconds), maxUnhealthy };
+  };
+
+  function observe(): NodeObservation[] {
+    return (nodes?.store.list() ?? []).map((node) => {
+      const name = node.metadata.name ?? '';
+      const lease = leases?.store.get(`${NODE_LEASE_NAMESPACE}/${name}`);
+      const ready = node.status?.conditions?.find((c) => c.type === 'Ready')?.status;
+      const zone = node.metadata.labels?.['topology.kubernetes.io/zone'];
+      const renewed = parseTime(lease?.spec?.renewTime);
+      const created = parseTime(node.metadata.creationTimestamp);
+      return {
+        name,
+        ...(zone ? { zone } : {}),
+        ...(renewed !== undefined ? { leaseRenewedAt: renewed } : {}),
+        ...(ready === 'True' || ready === 'False' || ready === 'Unknown' ? { ready } : {}),
+        ...(created !== undefined ? { createdAt: created } : {}),
+      };
+    });
+  }
+
+  const ourTaint = (name: string): Taint | undefined => nodes?.store.get(name)?.spec?.taints?.find((t) => t.key === FAILED_NODE_TAINT);
+  const isTainted = (name: string): boolean => (pendingTaint.has(name) || ourTaint(name) !== undefined) && !pendingUntaint.has(name);
+
+  function agentPods(ctx: ModuleContext): AgentPod[] {
+    const pods = (ctx.informers.pods?.store.list() ?? []) as PodObject[];
+    const out: AgentPod[] = [];
+    for (const pod of pods) {
+      const agentName = pod.metadata.labels?.[AGENT_LABEL];
+      if (!agentName) continue;
+      const agentKey = `${pod.metadata.namespace ?? ''}/${agentName}`;
+      const agent = ctx.informers.agents.store.get(agentKey);
+      out.push({
+        namespace: pod.metadata.namespace ?? '',
+        name: pod.metadata.name ?? '',
+        uid: pod.metadata.uid ?? '',
+        agent: agentKey,
+        mesh: agent?.spec.meshRef ?? pod.metadata.labels?.[MESH_LABEL] ?? '',
+        ...(pod.spec?.nodeName ? { nodeName: pod.spec.nodeName } : {}),
+        ready: pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
+        terminating: pod.metadata.deletionTimestamp !== undefined,
+      });
+    }
+    return out;
+  }
+
+  const agentWhole = (agent: Agent | undefined, failed: ReadonlySet<string>): boolean => {
+    if (!agent) return true; // deleted: nothing left to recover
+    const desired = agent.spec.runtime.replicas ?? 1;
+    const nodesOfAgent = agent.status?.nodes ?? [];
+    return agent.status?.phase === 'Ready' && (agent.status.readyReplicas ?? 0) >= desired && !nodesOfAgent.some((n) => failed.has(n));
+  };
+
+  function persist(incident: Incident): void {
+    const ctx = context;
+    if (!ctx) return;
+    const owners: OwnerReference[] = incident.meshes
+      .map((name) => ctx.informers.meshes.store.get(name))
+      .filter((m): m is Mesh => m?.metadata.uid !== undefined)
+      .map((m) => ({ apiVersion: 'meshos.dev/v1alpha1', kind: 'Mesh', name: m.metadata.name ?? '', uid: m.metadata.uid ?? '' }));
+    const snapshot = incidentConfigMap(incident, namespace, owners);
+    // Writes of one incident are chained so the last state wins; they never delay a failover.
+    const previous = writes.get(incident.id) ?? Promise.resolve();
+    const next = previous
+      .then(() => serverSideApply(ctx.client, snapshot, HEALING_FIELD_MANAGER))
+      .then(
+        () => undefined,
+        (error: unknown) => ctx.logger.warn({ incident: incident.id, error: getErrorMessage(error) }, `Failed to write postmortem ${incident.id}`),
+      );
+    writes.set(incident.id, next);
+    void next.finally(() => {
+      if (writes.get(incident.id) === next) writes.delete(incident.id);
+    });
+  }
+
+  /** A new leader continues the record the previous one started (same deterministic id). */
+  async function loadIncident(client: KubeClient, fresh: Incident): Promise<Incident> {
+    try {
+      const existing = incidentFromConfigMap(await client.get<KubeObject & { data?: Record<string, string> }>(CoreResources.configMap, namespace, fresh.id));
+      if (existing && existing.status !== 'Resolved') {
+        for (const uid of existing.movedPods) moved.add(uid);
+        return existing;
+      }
+    } catch (error) {
+      if (!isNotFound(error)) context?.logger.warn({ incident: fresh.id, error: getErrorMessage(error) }, 'Failed to read postmortem');
+    }
+    return fresh;
+  }
+
+  async function reportPartition(ctx: ModuleContext, meshes: readonly Mesh[]): Promise<void> {
+    for (const mesh of meshes) {
+      const name = mesh.metadata.name ?? '';
+      const suspected = partition.suspected;
+      if (partitionReported.get(name) === suspected) continue;
+      const live = mesh.status?.conditions?.find((c) => c.type === PARTITION_CONDITION);
+      if (!live && !suspected) {
+        partitionReported.set(name, false);
+        continue;
+      }
+      const condition = {
+        type: PARTITION_CONDITION,
+        status: suspected ? 'True' : 'False',
+        reason: suspected ? 'ManyNodesFailed' : 'NodesHealthy',
+        message: suspected ? `${partition.reason ?? 'many nodes failed at once'}: no mass eviction, only Agents with nothing serving move` : 'No partition suspected',
+        lastTransitionTime: new Date(now()).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        ...(mesh.metadata.generation !== undefined ? { observedGeneration: mesh.metadata.generation } : {}),
+      };
+      try {
+        await applyStatus(ctx.client, MeshOsResources.mesh, name, { conditions: [condition] }, HEALING_FIELD_MANAGER);
+        partitionReported.set(name, suspected);
+      } catch (error) {
+        ctx.logger.warn({ mesh: name, error: getErrorMessage(error) }, `Failed to report partition on Mesh ${name}`);
+      }
+    }
+  }
+
+  /** Cheap local check on every tick: wakes the loop when a node would change state. */
+  function tick(): void {
+    const ctx = context;
+    if (!ctx || !nodes?.hasSynced() || !leases?.hasSynced()) return;
+    const { detector } = settingsFor(ctx.informers.meshes.store.list());
+    const at = now();
+    let changed = false;
+    for (const observation of observe()) {
+      const previous = health.get(observation.name);
+      const next = advanceNode(previous, observation, at, detector);
+      if ((previous?.state ?? 'Healthy') !== next.state) changed = true;
+      if (next.state === 'Healthy' && isTainted(observation.name) && !pendingUntaint.has(observation.name)) changed = true;
+    }
+    if (!changed) {
+      for (const [node, incident] of incidents) {
+        if (incident.status === 'Open' && health.get(node)?.state !== undefined) {
+          changed = true;
+          break;
+        }
+      }
+    }
+    if (changed) ctx.requestAnalysis();
+  }
+
+  const due = (id: string, at: number): boolean => at - (proposedAt.get(id) ?? -Infinity) >= retryMs;
+
+  function meshesOn(node: string, pods: readonly AgentPod[]): string[] {
+    return [...new Set(pods.filter((p) => p.nodeName === node && p.mesh).map((p) => p.mesh))].sort();
+  }
+
+  return {
+    name: NAME,
+    observes: ['Mesh', 'Agent', 'Pod', 'Node', 'Lease'],
+    actions: ['taint-node', 'failover-agent', 'untaint-node'],
+
+    health: () => health,
+    incidents: () => [...incidents.values()],
+
+    async close(): Promise<void> {
+      stop.abort();
+      if (timer) clearInterval(timer);
+      await Promise.allSettled(runs);
+      await Promise.allSettled([...writes.values()]);
+    },
+
+    async setup(ctx: ModuleContext): Promise<ModuleStatus> {
+      context = ctx;
+      if (!nodes) {
+        // The operator's shared informers do not watch Nodes or Leases; these two are the module's own.
+        nodes = new Informer<NodeObject>(ctx.client, CoreResources.node, { resyncPeriodMs: 0 });
+        leases = new Informer<LeaseObject>(ctx.client, CoreResources.lease, { namespace: NODE_LEASE_NAMESPACE, resyncPeriodMs: 0 });
+        runs = [nodes.run(stop.signal), leases.run(stop.signal)];
+        const wake = (): void => tick();
+        nodes.addHandlers({ onUpdate: wake, onDelete: () => ctx.requestAnalysis() });
+        leases.addHandlers({ onUpdate: wake });
+        ctx.informers.agents.addHandlers({ onUpdate: () => (incidents.size > 0 ? tick() : undefined) });
+        timer = setInterval(tick, tickMs);
+        timer.unref();
+      }
+      await Promise.race([Promise.all([nodes.waitForSync(), leases?.waitForSync()]), new Promise((resolve) => setTimeout(resolve, 30_000))]);
+      return nodes.hasSynced() ? { code: 'Success' } : { code: 'Error', message: 'node and Lease caches did not sync within 30 s' };
+    },
+
+    async analyse(ctx: ModuleContext): Promise<ProposedAction[]> {
+      context = ctx;
+      if (!nodes?.hasSynced() || !leases?.hasSynced()) return [];
+      const meshes = ctx.informers.meshes.store.list();
+      const { detector, maxUnhealthy } = settingsFor(meshes);
+      const at = now();
+      const observations = observe();
+      const pods = agentPods(ctx);
+      const proposals: ProposedAction[] = [];
+
+      for (const observation of observations) {
+        const previous = health.get(observation.name);
+        const next = advanceNode(previous, observation, at, detector);
+        health.set(observation.name, next);
+        const from = previous?.state ?? 'Healthy';
+        if (from === next.state) continue;
+        if (next.state === 'Failed' && from === 'Healthy') {
+          const silentFor = next.lastHeartbeatAt !== undefined ? ((at - next.lastHeartbeatAt) / 1000).toFixed(1) : '?';
+          const cause = next.cause === 'lease' ? `node ${observation.name} stopped heartbeating: its Lease was not renewed for ${silentFor} s (timeout ${detector.heartbeatTimeoutMs / 1000} s)` : `node ${observation.name} reports Ready=${observation.ready ?? '?'}`;
+          const incident = await loadIncident(ctx.client, openIncident(observation.name, cause, next.lastHeartbeatAt, at));
+          incident.meshes = [...new Set([...incident.meshes, ...meshesOn(observation.name, pods)])].sort();
+          incident.affectedAgents = [...new Set([...incident.affectedAgents, ...pods.filter((p) => p.nodeName === observation.name).map((p) => p.agent)])].sort();
+          incidents.set(observation.name, incident);
+          ctx.logger.warn({ node: observation.name, incident: incident.id }, `Detected failure of node ${observation.name}: ${cause}`);
+          persist(incident);
+        } else if (next.state === 'Failed' && from === 'Recovering') {
+          const incident = incidents.get(observation.name);
+          if (incident) {
+            addEvent(incident, at, 'failed-again', `node ${observation.name} failed again before it was stable (flapping); the same incident goes on`);
+            persist(incident);
+          }
+        } else if (next.state === 'Recovering') {
+          const incident = incidents.get(observation.name);
+          if (incident) {
+            addEvent(incident, at, 'heartbeat-returned', `node ${observation.name} heartbeats again; untainted after it stays stable`);
+            persist(incident);
+          }
+        }
+      }
+      // Nodes that were deleted: their incidents end, their state goes.
+      const present = new Set(observations.map((o) => o.name));
+      for (const name of [...health.keys()]) {
+        if (present.has(name)) continue;
+        health.delete(name);
+        const incident = incidents.get(name);
+        if (incident) {
+          markResolved(incident, at, 'node deleted');
+          addEvent(incident, at, 'node-deleted', `node ${name} was deleted`);
+          persist(incident);
+          incidents.delete(name);
+        }
+      }
+
+      const failed = new Set([...health].filter(([, h]) => h.state === 'Failed').map(([name]) => name));
+      const down = new Set([...health].filter(([, h]) => h.state !== 'Healthy').map(([name]) => name));
+      const wasSuspected = partition.suspected;
+      partition = assessPartition(observations, failed, maxUnhealthy);
+      if (partition.suspected && !wasSuspected) {
+        ctx.logger.warn({ reason: partition.reason }, `Suspected partition: ${partition.reason ?? ''}`);
+        for (const node of failed) {
+          const incident = incidents.get(node);
+          if (incident) {
+            addEvent(incident, at, 'partition-suspected', `${partition.reason ?? ''}: the node is tainted NoSchedule only and only Agents with nothing serving move`);
+            incident.cause = `suspected network partition (${partition.reason ?? ''}); ${incident.cause}`;
+            persist(incident);
+          }
+        }
+      }
+      await reportPartition(ctx, meshes);
+
+      // 1. Taint failed nodes (NoExecute; NoSchedule only under a suspected partition).
+      for (const node of failed) {
+        if (isTainted(node)) continue;
+        const id = `taint/${node}`;
+        if (!due(id, at)) continue;
+        proposedAt.set(id, at);
+        const effect: Taint['effect'] = partition.suspected ? 'NoSchedule' : 'NoExecute';
+        proposals.push({
+          module: NAME,
+          kind: 'taint-node',
+          target: { kind: 'Node', name: node, mesh: meshesOn(node, pods)[0] ?? '' },
+          reason: incidents.get(node)?.cause ?? `node ${node} failed`,
+          risk: 0.2,
+          verifyWindowMs: 0,
+          remediation: true,
+          params: { effect },
+        });
+      }
+
+      // 2. Move agent pods off tainted failed nodes, each pod once per incident.
+      const tainted = new Set([...failed].filter((n) => isTainted(n)));
+      for (const plan of planFailover({ pods, tainted, failed: down, moved, partition: partition.suspected })) {
+        const id = `failover/${plan.agent}/${plan.pods.map((p) => p.uid).join(',')}`;
+        if (!due(id, at)) continue;
+        proposedAt.set(id, at);
+        const [agentNamespace = '', agentName = ''] = plan.agent.split('/');
+        proposals.push({
+          module: NAME,
+          kind: 'failover-agent',
+          target: { kind: 'Agent', name: agentName, namespace: agentNamespace, mesh: plan.mesh },
+          reason: `${plan.pods.length} replica(s) on failed node(s) ${[...new Set(plan.pods.map((p) => p.node))].join(', ')}; ${plan.servingElsewhere} replica(s) keep serving elsewhere`,
+          risk: 0.2,
+          verifyWindowMs: 0,
+          remediation: true,
+          agentsTouched: 1,
+          params: { pods: plan.pods },
+        });
+      }
+
+      // 3. Untaint recovered nodes, a few at a time.
+      const recovered = [...health].filter(([name, h]) => h.state === 'Healthy' && ourTaint(name) !== undefined && !pendingUntaint.has(name)).map(([name]) => name).sort();
+      const batch = rampBatch(recovered.length, lastUntaintAt, at, rampIntervalMs);
+      for (const node of recovered.slice(0, batch)) {
+        const id = `untaint/${node}`;
+        if (!due(id, at)) continue;
+        proposedAt.set(id, at);
+        proposals.push({
+          module: NAME,
+          kind: 'untaint-node',
+          target: { kind: 'Node', name: node, mesh: incidents.get(node)?.meshes[0] ?? '' },
+          reason: `node ${node} heartbeats again and stayed stable for ${(detector.recoveryStableMs / 1000).toFixed(0)} s or more`,
+          risk: 0.1,
+          verifyWindowMs: 0,
+          remediation: true,
+          params: {},
+        });
+      }
+      if (recovered.length > batch) setTimeout(() => ctx.requestAnalysis(), rampIntervalMs).unref();
+
+      // 4. Incidents: mitigated when every affected Agent is whole; resolved when the node is back and untainted.
+      for (const [node, incident] of incidents) {
+        if (incident.status === 'Open' && incident.affectedAgents.every((key) => agentWhole(ctx.informers.agents.store.get(key), down))) {
+          // Only after the pods were moved (or nothing had to move).
+          const stranded = pods.some((p) => p.nodeName === node && !p.terminating && !partition.suspected);
+          if (!stranded) {
+            markMitigated(incident, at);
+            persist(incident);
+          }
+        }
+        if (health.get(node)?.state === 'Healthy' && ourTaint(node) === undefined && !pendingTaint.has(node)) {
+          markResolved(incident, at, 'node back');
+          persist(incident);
+          incidents.delete(node);
+        }
+      }
+      return proposals;
+    },
+
+    async execute(action: Action, ctx: ModuleContext): Promise<ExecutionResult> {
+      const at = now();
+      const node = action.target.name;
+      if (action.kind === 'taint-node') {
+        const effect = action.params['effect'] === 'NoSchedule' ? 'NoSchedule' : 'NoExecute';
+        await updateTaints(ctx.client, node, (taints) => [
+          ...taints.filter((t) => t.key !== FAILED_NODE_TAINT),
+          { key: FAILED_NODE_TAINT, value: 'heartbeat-lost', effect, timeAdded: new Date(at).toISOString().replace(/\.\d{3}Z$/, 'Z') },
+        ]);
+        pendingTaint.set(node, effect);
+        pendingUntaint.delete(node);
+        const incident = incidents.get(node);
+        if (incident) {
+          addEvent(incident, at, 'tainted', `tainted ${node} ${FAILED_NODE_TAINT}:${effect}`);
+          persist(incident);
+        }
+        ctx.requestAnalysis();
+        return { message: `tainted node ${node} ${FAILED_NODE_TAINT}:${effect}`, undo: { node } };
+      }
+      if (action.kind === 'untaint-node') {
+        await updateTaints(ctx.client, node, (taints) => taints.filter((t) => t.key !== FAILED_NODE_TAINT));
+        pendingUntaint.add(node);
+        pendingTaint.delete(node);
+        lastUntaintAt = at;
+        const incident = incidents.get(node);
+        if (incident) {
+          addEvent(incident, at, 'untainted', `removed ${FAILED_NODE_TAINT} from ${node}; the scheduler may use it again`);
+          markResolved(incident, at, 'node back');
+          persist(incident);
+          incidents.delete(node);
+        }
+        return { message: `removed taint ${FAILED_NODE_TAINT} from node ${node}` };
+      }
+      if (action.kind === 'failover-agent') {
+        const pods = (action.params['pods'] ?? []) as { name: string; uid: string; node: string }[];
+        const namespace = action.target.namespace ?? '';
+        const deleted: string[] = [];
+        for (const pod of pods) {
+          moved.add(pod.uid);
+          try {
+            // Grace 0: the node is gone, no kubelet will confirm a graceful stop. The uid
+            // precondition makes sure a replacement of the same name is never deleted.
+            await ctx.client.request('DELETE', objectPath(CoreResources.pod, namespace, pod.name), {
+              body: { kind: 'DeleteOptions', apiVersion: 'v1', gracePeriodSeconds: 0, preconditions: { uid: pod.uid } },
+            });
+            deleted.push(pod.name);
+          } catch (error) {
+            if (!isNotFound(error) && !isConflict(error)) throw error;
+          }
+          const incident = incidents.get(pod.node);
+          if (incident) {
+            if (!incident.movedPods.includes(pod.uid)) incident.movedPods.push(pod.uid);
+            addEvent(incident, at, 'failover', `deleted pod ${namespace}/${pod.name} of Agent ${namespace}/${action.target.name} for its Deployment to recreate elsewhere`);
+          }
+        }
+        for (const node of new Set(pods.map((p) => p.node))) {
+          const incident = incidents.get(node);
+          if (incident) persist(incident);
+        }
+        return { message: `moved ${deleted.length} pod(s) of Agent ${namespace}/${action.target.name} off failed node(s): ${deleted.join(', ') || 'already gone'}` };
+      }
+      throw new Error(`healing cannot execute ${action.kind}`);
+    },
+  };
+}
+
+/** Read-modify-write of a node's taints with optimistic concurrency (kcm adds taints too). */
+async function updateTaints(client: KubeClient, name: string, change: (taints: Taint[]) => Taint[]): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    const node = await client.get<NodeObject>(CoreResources.node, undefined, name);
+    const taints = node.spec?.taints ?? [];
+    const next = change(taints);
+    if (JSON.stringify(next) === JSON.stringify(taints)) return;
+    try {
+      await client.patch(CoreResources.node, undefined, name, [
+        { op: 'test', path: '/metadata/resourceVersion', value: node.metadata.resourceVersion },
+        { op: 'add', path: '/spec/taints', value: next },
+      ], { patchType: 'json' });
+      return;
+    } catch (error) {
+      // A failed JSON-patch test answers 422 on some servers, 409 on others: reread and retry.
+      if (attempt >= 4) throw error;
+    }
+  }
+}
