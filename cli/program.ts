@@ -9,6 +9,7 @@ import { registerLogCommand } from './commands/log.js';
 import { registerPolicyCommands } from './commands/policy.js';
 import { registerApprovalCommands } from './commands/approvals.js';
 import { registerDriftCommand } from './commands/drift.js';
+import { registerIncidentsCommand } from './commands/incidents.js';
 import { SilentExit, UsageError, type CliIo } from './io.js';
 
 export const EXIT_OK = 0;
@@ -43,6 +44,7 @@ export function createProgram(io: CliIo): Command {
   registerPolicyCommands(program, io);
   registerApprovalCommands(program, io);
   registerDriftCommand(program, io);
+  registerIncidentsCommand(program, io);
 
   return program;
 }
