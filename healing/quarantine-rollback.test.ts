@@ -11,13 +11,14 @@ const agent = (score: number | undefined, quarantined: boolean, annotations: Rec
   a.status = {
     ...(score !== undefined ? { trust: { score } } : {}),
     conditions: quarantined ? [{ type: QUARANTINE_CONDITION, status: 'True', reason: 'LowTrust', message: '', lastTransitionTime: '2026-01-01T00:00:00Z' }] : [],
-  } as Agent['status'];
+  };
   return a;
 };
 
 describe('quarantineDecision', () => {
   it('quarantines below the threshold and on a flagged policy violation', () => {
-    expect(quarantineDecision(agent(40, false), 50)).toMatchObject({ action: 'quarantine', reason: expect.stringContaining('below') });
+    expect(quarantineDecision(agent(40, false), 50)).toMatchObject({ action: 'quarantine' });
+    expect(JSON.stringify(quarantineDecision(agent(40, false), 50))).toContain('below');
     expect(quarantineDecision(agent(90, false, { [POLICY_VIOLATION_ANNOTATION]: 'exfiltration' }), 50)).toMatchObject({ action: 'quarantine', reason: 'policy violation: exfiltration' });
     expect(quarantineDecision(agent(60, false), 50)).toEqual({ action: 'none' });
     expect(quarantineDecision(agent(10, false), undefined)).toEqual({ action: 'none' });
@@ -25,7 +26,8 @@ describe('quarantineDecision', () => {
   it('releases only a margin above the threshold, or at once on an operator override', () => {
     expect(quarantineDecision(agent(52, true), 50)).toEqual({ action: 'none' });
     expect(quarantineDecision(agent(56, true), 50)).toMatchObject({ action: 'release' });
-    expect(quarantineDecision(agent(10, true, { [QUARANTINE_OVERRIDE_ANNOTATION]: 'release' }), 50)).toMatchObject({ action: 'release', reason: expect.stringContaining('override') });
+    expect(quarantineDecision(agent(10, true, { [QUARANTINE_OVERRIDE_ANNOTATION]: 'release' }), 50)).toMatchObject({ action: 'release' });
+    expect(JSON.stringify(quarantineDecision(agent(10, true, { [QUARANTINE_OVERRIDE_ANNOTATION]: 'release' }), 50))).toContain('override');
     expect(quarantineDecision(agent(10, false, { [QUARANTINE_OVERRIDE_ANNOTATION]: 'release' }), 50)).toEqual({ action: 'none' });
   });
   it('isolates the Agent pods with a deny-all NetworkPolicy owned by the Agent', () => {
@@ -53,7 +55,7 @@ describe('rollback', () => {
     for (let i = 0; i < 12; i++) bad = sampleHealth(bad, { desired: 2, ready: 0, restartsDelta: 1, elapsedMs: 5000 });
     history[1] = { ...history[1]!, health: bad };
     expect(rollbackVerdict(history, 120_000)).toMatchObject({ rollback: false, reason: 'verification window not over' });
-    history[1] = { ...history[1]!, health: sampleHealth(bad, { desired: 2, ready: 0, restartsDelta: 0, elapsedMs: 60_000 }) };
+    history[1] = { ...history[1], health: sampleHealth(bad, { desired: 2, ready: 0, restartsDelta: 0, elapsedMs: 60_000 }) };
     const verdict = rollbackVerdict(history, 120_000);
     expect(verdict).toMatchObject({ rollback: true, to: { revision: 1 } });
     expect(verdict.reason).toContain('replicas not ready');

@@ -6,6 +6,7 @@ import { createLogger } from './log.js';
 import { Manager } from './manager.js';
 import { createDriftModule } from '../kernel/drift/module.js';
 import { createHealingModule } from '../healing/module.js';
+import { createAgentHealingModule } from '../healing/agent-module.js';
 
 const positiveInt = (flag: string) => (value: string): number => {
   const parsed = Number(value);
@@ -77,7 +78,7 @@ async function main(): Promise<number> {
     healthHost: flags.healthBindAddress.host,
     healthPort: flags.healthBindAddress.port,
     informer: { watchSilenceMs: flags.watchSilence, resyncPeriodMs: flags.resyncPeriod },
-    kernelModules: [createDriftModule(), ...(healing ? [healing] : [])],
+    kernelModules: [createDriftModule(), ...(healing ? [healing, createAgentHealingModule()] : [])],
     ...(flags.memoryBindAddress ? { memory: { ...flags.memoryBindAddress, dataDir: flags.memoryDataDir } } : {}),
   });
   for (const signalName of ['SIGTERM', 'SIGINT'] as const) {

@@ -196,6 +196,12 @@ const HealingSchema = obj(
         maximum: 100,
       }),
     ),
+    rollbackWindowSeconds: optional(
+      int("How long a new revision of an agent runs before its health is compared with the previous revision's; a clearly less healthy one is rolled back (10-86400). Default 300.", {
+        minimum: 10,
+        maximum: 86400,
+      }),
+    ),
   },
   { default: {} },
 );
