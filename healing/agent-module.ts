@@ -124,7 +124,7 @@ export function createAgentHealingModule(options: AgentHealingOptions = {}): Ker
           history = recorded.filter((r) => typeof r.hash === 'string').map((r) => ({ ...r, health: { samples: 0, replicaSamples: 0, notReadySamples: 0, restarts: 0, observedMs: 0 } }));
         }
         const before = history.length;
-        history = recordRevision(history, hash, agent.spec.runtime as unknown as Record<string, unknown>, now);
+        history = recordRevision(history, hash, agent.spec.runtime, now);
         if (history.length !== before || history.at(-1)?.revision !== histories.get(key)?.at(-1)?.revision) lastSample.set(key, at);
         const pods = podsOf(context, agent);
         let restartsDelta = 0;

@@ -157,26 +157,61 @@ export function createHealingModule(options: HealingOptions = {}): HealingModule
     return agent.status?.phase === 'Ready' && (agent.status.readyReplicas ?? 0) >= desired && !nodesOfAgent.some((n) => failed.has(n));
   };
 
+  const dirty = new Set<Incident>();
+  let flushTimer: NodeJS.Timeout | undefined;
+
+  /** Writes changed postmortems at most every 500 ms (a failover of hundreds of pods is one write). */
   function persist(incident: Incident): void {
+    dirty.add(incident);
+    flushTimer ??= setTimeout(flush, 500);
+  }
+
+  function flush(): void {
+    flushTimer = undefined;
     const ctx = context;
     if (!ctx) return;
-    const owners: OwnerReference[] = incident.meshes
-      .map((name) => ctx.informers.meshes.store.get(name))
-      .filter((m): m is Mesh => m?.metadata.uid !== undefined)
-      .map((m) => ({ apiVersion: 'meshos.dev/v1alpha1', kind: 'Mesh', name: m.metadata.name ?? '', uid: m.metadata.uid ?? '' }));
-    const snapshot = incidentConfigMap(incident, namespace, owners);
-    // Writes of one incident are chained so the last state wins; they never delay a failover.
-    const previous = writes.get(incident.id) ?? Promise.resolve();
-    const next = previous
-      .then(() => serverSideApply(ctx.client, snapshot, HEALING_FIELD_MANAGER))
-      .then(
-        () => undefined,
-        (error: unknown) => ctx.logger.warn({ incident: incident.id, error: getErrorMessage(error) }, `Failed to write postmortem ${incident.id}`),
-      );
-    writes.set(incident.id, next);
-    void next.finally(() => {
-      if (writes.get(incident.id) === next) writes.delete(incident.id);
-    });
+    for (const incident of dirty) {
+      const owners: OwnerReference[] = incident.meshes
+        .map((name) => ctx.informers.meshes.store.get(name))
+        .filter((m): m is Mesh => m?.metadata.uid !== undefined)
+        .map((m) => ({ apiVersion: 'meshos.dev/v1alpha1', kind: 'Mesh', name: m.metadata.name ?? '', uid: m.metadata.uid ?? '' }));
+      const snapshot = incidentConfigMap(incident, namespace, owners);
+      // Writes of one incident are chained so the last state wins; they never delay a failover.
+      const previous = writes.get(incident.id) ?? Promise.resolve();
+      const next = previous
+        .then(() => serverSideApply(ctx.client, snapshot, HEALING_FIELD_MANAGER))
+        .then(
+          () => undefined,
+          (error: unknown) => ctx.logger.warn({ incident: incident.id, error: getErrorMessage(error) }, `Failed to write postmortem ${incident.id}`),
+        );
+      writes.set(incident.id, next);
+      void next.finally(() => {
+        if (writes.get(incident.id) === next) writes.delete(incident.id);
+      });
+    }
+    dirty.clear();
+  }
+
+  /** Pod deletions run in parallel (bounded) so one slow DELETE does not hold up the other moves. */
+  const deletions = new Set<Promise<void>>();
+  async function deletePod(ctx: ModuleContext, namespace: string, pod: { name: string; uid: string; node: string }, agent: string): Promise<void> {
+    while (deletions.size >= 32) await Promise.race(deletions);
+    const run = (async () => {
+      try {
+        // Grace 0: the node is gone, no kubelet will confirm a graceful stop. The uid
+        // precondition makes sure a replacement of the same name is never deleted.
+        await ctx.client.request('DELETE', objectPath(CoreResources.pod, namespace, pod.name), {
+          body: { kind: 'DeleteOptions', apiVersion: 'v1', gracePeriodSeconds: 0, preconditions: { uid: pod.uid } },
+        });
+      } catch (error) {
+        if (!isNotFound(error) && !isConflict(error)) {
+          moved.delete(pod.uid); // let a later analysis try again
+          ctx.logger.warn({ pod: `${namespace}/${pod.name}`, agent, error: getErrorMessage(error) }, `Failed to move pod ${namespace}/${pod.name}`);
+        }
+      }
+    })();
+    deletions.add(run);
+    void run.finally(() => deletions.delete(run));
   }
 
   /** A new leader continues the record the previous one started (same deterministic id). */
@@ -261,6 +296,11 @@ export function createHealingModule(options: HealingOptions = {}): HealingModule
     async close(): Promise<void> {
       stop.abort();
       if (timer) clearInterval(timer);
+      if (flushTimer) {
+        clearTimeout(flushTimer);
+        flush();
+      }
+      await Promise.allSettled([...deletions]);
       await Promise.allSettled(runs);
       await Promise.allSettled([...writes.values()]);
     },
@@ -467,30 +507,21 @@ export function createHealingModule(options: HealingOptions = {}): HealingModule
       if (action.kind === 'failover-agent') {
         const pods = (action.params['pods'] ?? []) as { name: string; uid: string; node: string }[];
         const namespace = action.target.namespace ?? '';
-        const deleted: string[] = [];
         for (const pod of pods) {
+          if (moved.has(pod.uid)) continue;
           moved.add(pod.uid);
-          try {
-            // Grace 0: the node is gone, no kubelet will confirm a graceful stop. The uid
-            // precondition makes sure a replacement of the same name is never deleted.
-            await ctx.client.request('DELETE', objectPath(CoreResources.pod, namespace, pod.name), {
-              body: { kind: 'DeleteOptions', apiVersion: 'v1', gracePeriodSeconds: 0, preconditions: { uid: pod.uid } },
-            });
-            deleted.push(pod.name);
-          } catch (error) {
-            if (!isNotFound(error) && !isConflict(error)) throw error;
-          }
+          await deletePod(ctx, namespace, pod, `${namespace}/${action.target.name}`);
           const incident = incidents.get(pod.node);
-          if (incident) {
-            if (!incident.movedPods.includes(pod.uid)) incident.movedPods.push(pod.uid);
-            addEvent(incident, at, 'failover', `deleted pod ${namespace}/${pod.name} of Agent ${namespace}/${action.target.name} for its Deployment to recreate elsewhere`);
-          }
+          if (incident && !incident.movedPods.includes(pod.uid)) incident.movedPods.push(pod.uid);
         }
         for (const node of new Set(pods.map((p) => p.node))) {
           const incident = incidents.get(node);
-          if (incident) persist(incident);
+          if (!incident) continue;
+          const here = pods.filter((p) => p.node === node).map((p) => p.name);
+          addEvent(incident, at, 'failover', `deleting pod(s) ${here.join(', ')} of Agent ${namespace}/${action.target.name} for its Deployment to recreate elsewhere`);
+          persist(incident);
         }
-        return { message: `moved ${deleted.length} pod(s) of Agent ${namespace}/${action.target.name} off failed node(s): ${deleted.join(', ') || 'already gone'}` };
+        return { message: `moving ${pods.length} pod(s) of Agent ${namespace}/${action.target.name} off failed node(s): ${pods.map((p) => p.name).join(', ')}` };
       }
       throw new Error(`healing cannot execute ${action.kind}`);
     },
