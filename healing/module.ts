@@ -11,12 +11,17 @@ import { CoreResources, MeshOsResources, objectPath } from '../operator/kube/res
 import { advanceNode, assessPartition, detectorSettings, type NodeHealth, type NodeObservation, type PartitionVerdict } from './detect.js';
 import { addEvent, incidentConfigMap, incidentFromConfigMap, markMitigated, markResolved, openIncident, type Incident } from './incident.js';
 import { planFailover, rampBatch, type AgentPod } from './plan.js';
+import { HeartbeatPredictor, type HeartbeatWarning } from './predict/heartbeat.js';
 
 export const NAME = 'healing';
 export const HEALING_FIELD_MANAGER = 'meshos-healing';
 /** The taint Mesh OS puts on a node it considers failed. */
 export const FAILED_NODE_TAINT = 'meshos.dev/node-failed';
 export const PARTITION_CONDITION = 'PartitionSuspected';
+/** The taint a node gets when the predictor warns it may fail: no new pods, existing ones move. */
+export const AT_RISK_TAINT = 'meshos.dev/node-at-risk';
+/** An at-risk node is released after this long without another warning. */
+const AT_RISK_HOLD_MS = 30 * 60_000;
 export const NODE_LEASE_NAMESPACE = 'kube-node-lease';
 
 export interface NodeObject extends KubeObject {
@@ -99,6 +104,8 @@ export function createHealingModule(options: HealingOptions = {}): HealingModule
   let runs: Promise<void>[] = [];
   let timer: NodeJS.Timeout | undefined;
   let context: ModuleContext | undefined;
+  const predictor = new HeartbeatPredictor();
+  const atRisk = new Map<string, HeartbeatWarning & { at: number }>();
 
   const settingsFor = (meshes: readonly Mesh[]) => {
     // Node heartbeats are cluster-wide; the strictest mesh's timeout applies to the nodes.
@@ -288,7 +295,7 @@ export function createHealingModule(options: HealingOptions = {}): HealingModule
   return {
     name: NAME,
     observes: ['Mesh', 'Agent', 'Pod', 'Node', 'Lease'],
-    actions: ['taint-node', 'failover-agent', 'untaint-node'],
+    actions: ['taint-node', 'failover-agent', 'untaint-node', 'drain-node', 'release-node'],
 
     health: () => health,
     incidents: () => [...incidents.values()],
@@ -314,7 +321,21 @@ export function createHealingModule(options: HealingOptions = {}): HealingModule
         runs = [nodes.run(stop.signal), leases.run(stop.signal)];
         const wake = (): void => tick();
         nodes.addHandlers({ onUpdate: wake, onDelete: () => ctx.requestAnalysis() });
-        leases.addHandlers({ onUpdate: wake });
+        leases.addHandlers({
+          onUpdate: (_, lease) => {
+            const renewed = parseTime(lease.spec?.renewTime);
+            const name = lease.metadata.name ?? '';
+            if (renewed !== undefined) {
+              const warning = predictor.observe(name, renewed);
+              if (warning && ctx.informers.meshes.store.list().some((m) => m.spec.healing?.predictiveDrain === true)) {
+                atRisk.set(name, { ...warning, at: now() });
+                ctx.logger.warn({ node: name, score: warning.score }, `Predicted failure of node ${name}: ${warning.reason}`);
+                ctx.requestAnalysis();
+              }
+            }
+            tick();
+          },
+        });
         ctx.informers.agents.addHandlers({ onUpdate: () => (incidents.size > 0 ? tick() : undefined) });
         timer = setInterval(tick, tickMs);
         timer.unref();
@@ -432,6 +453,33 @@ export function createHealingModule(options: HealingOptions = {}): HealingModule
         });
       }
 
+      // 2b. Early warnings: drain a node predicted to fail (not remediation: the policy gate decides).
+      for (const [node, warning] of atRisk) {
+        const hasTaint = nodes.store.get(node)?.spec?.taints?.some((t) => t.key === AT_RISK_TAINT) ?? false;
+        if (at - warning.at > AT_RISK_HOLD_MS || !nodes.store.get(node)) {
+          if (hasTaint && due(`release/${node}`, at)) {
+            proposedAt.set(`release/${node}`, at);
+            proposals.push({ module: NAME, kind: 'release-node', target: { kind: 'Node', name: node, mesh: meshesOn(node, pods)[0] ?? '' }, reason: `no further warning for node ${node} in ${AT_RISK_HOLD_MS / 60_000} min`, risk: 0.1, verifyWindowMs: 0, remediation: false, params: {} });
+          }
+          if (!hasTaint) atRisk.delete(node);
+          continue;
+        }
+        if (hasTaint || failed.has(node) || !due(`drain/${node}`, at)) continue;
+        proposedAt.set(`drain/${node}`, at);
+        const agentsThere = new Set(pods.filter((p) => p.nodeName === node).map((p) => p.agent));
+        proposals.push({
+          module: NAME,
+          kind: 'drain-node',
+          target: { kind: 'Node', name: node, mesh: meshesOn(node, pods)[0] ?? '' },
+          reason: warning.reason,
+          risk: 0.5,
+          verifyWindowMs: 0,
+          remediation: false,
+          agentsTouched: agentsThere.size,
+          params: { score: warning.score },
+        });
+      }
+
       // 3. Untaint recovered nodes, a few at a time.
       const recovered = [...health].filter(([name, h]) => h.state === 'Healthy' && ourTaint(name) !== undefined && !pendingUntaint.has(name)).map(([name]) => name).sort();
       const batch = rampBatch(recovered.length, lastUntaintAt, at, rampIntervalMs);
@@ -469,6 +517,12 @@ export function createHealingModule(options: HealingOptions = {}): HealingModule
         }
       }
       return proposals;
+    },
+
+    async rollback(action: Action, _result: ExecutionResult, ctx: ModuleContext): Promise<ExecutionResult> {
+      if (action.kind !== 'drain-node') throw new Error(`healing does not roll back ${action.kind}`);
+      await updateTaints(ctx.client, action.target.name, (taints) => taints.filter((t) => t.key !== AT_RISK_TAINT));
+      return { message: `removed taint ${AT_RISK_TAINT} from node ${action.target.name}` };
     },
 
     async execute(action: Action, ctx: ModuleContext): Promise<ExecutionResult> {
@@ -522,6 +576,27 @@ export function createHealingModule(options: HealingOptions = {}): HealingModule
           persist(incident);
         }
         return { message: `moving ${pods.length} pod(s) of Agent ${namespace}/${action.target.name} off failed node(s): ${pods.map((p) => p.name).join(', ')}` };
+      }
+      if (action.kind === 'drain-node') {
+        await updateTaints(ctx.client, node, (taints) => [
+          ...taints.filter((t) => t.key !== AT_RISK_TAINT),
+          { key: AT_RISK_TAINT, value: 'predicted', effect: 'NoSchedule', timeAdded: new Date(at).toISOString().replace(/\.\d{3}Z$/, 'Z') },
+        ]);
+        // Graceful deletes: the node still works, so replicas stop cleanly while replacements start.
+        const there = agentPods(ctx).filter((p) => p.nodeName === node && !p.terminating);
+        for (const pod of there) {
+          try {
+            await ctx.client.request('DELETE', objectPath(CoreResources.pod, pod.namespace, pod.name), { body: { kind: 'DeleteOptions', apiVersion: 'v1', preconditions: { uid: pod.uid } } });
+          } catch (error) {
+            if (!isNotFound(error) && !isConflict(error)) throw error;
+          }
+        }
+        return { message: `drained node ${node} (taint ${AT_RISK_TAINT}:NoSchedule, ${there.length} agent pod(s) moved) before its predicted failure`, undo: { node } };
+      }
+      if (action.kind === 'release-node') {
+        await updateTaints(ctx.client, node, (taints) => taints.filter((t) => t.key !== AT_RISK_TAINT));
+        atRisk.delete(node);
+        return { message: `removed taint ${AT_RISK_TAINT} from node ${node}` };
       }
       throw new Error(`healing cannot execute ${action.kind}`);
     },
