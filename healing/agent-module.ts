@@ -48,7 +48,13 @@ export function createAgentHealingModule(options: AgentHealingOptions = {}): Ker
     );
   }
 
-  async function persistHistory(context: ModuleContext, key: string, history: readonly Revision[]): Promise<void> {
+  /** Writes the history to status.revisions once there is one (a change), off the loop's path. */
+  function persistHistory(context: ModuleContext, key: string, history: readonly Revision[]): void {
+    if (history.length < 2) return;
+    void writeHistory(context, key, history);
+  }
+
+  async function writeHistory(context: ModuleContext, key: string, history: readonly Revision[]): Promise<void> {
     const summary = history.map((r) => ({ revision: r.revision, hash: r.hash, startedAt: r.startedAt, runtime: r.runtime, ...(r.rolledBack ? { rolledBack: r.rolledBack } : {}) }));
     const text = JSON.stringify(summary);
     if (persisted.get(key) === text) return;
@@ -87,7 +93,7 @@ export function createAgentHealingModule(options: AgentHealingOptions = {}): Ker
     actions: ['quarantine-agent', 'release-agent', 'rollback-agent'],
     history: (key) => histories.get(key) ?? [],
 
-    async analyse(context: ModuleContext): Promise<ProposedAction[]> {
+    analyse(context: ModuleContext): ProposedAction[] {
       const now = context.now();
       const at = now.getTime();
       const proposals: ProposedAction[] = [];
@@ -141,7 +147,7 @@ export function createAgentHealingModule(options: AgentHealingOptions = {}): Ker
         const current = history.at(-1);
         if (current && elapsedMs > 0) history[history.length - 1] = { ...current, health: sampleHealth(current.health, { desired, ready, restartsDelta, elapsedMs }) };
         histories.set(key, history);
-        await persistHistory(context, key, history);
+        persistHistory(context, key, history);
 
         const windowMs = (mesh?.spec.healing?.rollbackWindowSeconds ?? DEFAULT_ROLLBACK_WINDOW_SECONDS) * 1000;
         const verdict = rollbackVerdict(history, windowMs);
@@ -191,7 +197,7 @@ export function createAgentHealingModule(options: AgentHealingOptions = {}): Ker
         const history = histories.get(key) ?? [];
         const from = history.find((r) => r.revision === action.params['fromRevision']);
         if (from) from.rolledBack = { at: stamp(context.now()), reason: action.reason };
-        await persistHistory(context, key, history);
+        await writeHistory(context, key, history);
         return { message: `rolled Agent ${key} back from revision ${String(action.params['fromRevision'])} to revision ${String(action.params['toRevision'])}: ${action.reason}` };
       }
       throw new Error(`${NAME} cannot execute ${action.kind}`);

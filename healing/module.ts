@@ -275,14 +275,6 @@ export function createHealingModule(options: HealingOptions = {}): HealingModule
       if ((previous?.state ?? 'Healthy') !== next.state) changed = true;
       if (next.state === 'Healthy' && isTainted(observation.name) && !pendingUntaint.has(observation.name)) changed = true;
     }
-    if (!changed) {
-      for (const [node, incident] of incidents) {
-        if (incident.status === 'Open' && health.get(node)?.state !== undefined) {
-          changed = true;
-          break;
-        }
-      }
-    }
     if (changed) ctx.requestAnalysis();
   }
 
@@ -336,7 +328,17 @@ export function createHealingModule(options: HealingOptions = {}): HealingModule
             tick();
           },
         });
-        ctx.informers.agents.addHandlers({ onUpdate: () => (incidents.size > 0 ? tick() : undefined) });
+        // While an incident is open, Agent updates may complete it: check, at most every 250 ms.
+        let agentCheck: NodeJS.Timeout | undefined;
+        ctx.informers.agents.addHandlers({
+          onUpdate: () => {
+            if (agentCheck || ![...incidents.values()].some((i) => i.status === 'Open')) return;
+            agentCheck = setTimeout(() => {
+              agentCheck = undefined;
+              ctx.requestAnalysis();
+            }, 250);
+          },
+        });
         timer = setInterval(tick, tickMs);
         timer.unref();
       }
