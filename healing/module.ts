@@ -22,6 +22,8 @@ export const PARTITION_CONDITION = 'PartitionSuspected';
 export const AT_RISK_TAINT = 'meshos.dev/node-at-risk';
 /** An at-risk node is released after this long without another warning. */
 const AT_RISK_HOLD_MS = 30 * 60_000;
+/** Over this share of nodes failed at once, a suspected partition taints and moves nothing. */
+const HOLD_ALL_PERCENT = 50;
 export const NODE_LEASE_NAMESPACE = 'kube-node-lease';
 
 export interface NodeObject extends KubeObject {
@@ -408,7 +410,7 @@ export function createHealingModule(options: HealingOptions = {}): HealingModule
         for (const node of failed) {
           const incident = incidents.get(node);
           if (incident) {
-            addEvent(incident, at, 'partition-suspected', `${partition.reason ?? ''}: the node is tainted NoSchedule only and only Agents with nothing serving move`);
+            addEvent(incident, at, 'partition-suspected', partition.failedPercent > HOLD_ALL_PERCENT ? `${partition.reason ?? ''}: most nodes look down, so nothing is tainted or moved` : `${partition.reason ?? ''}: the node is tainted NoSchedule only and only Agents with nothing serving move`);
             incident.cause = `suspected network partition (${partition.reason ?? ''}); ${incident.cause}`;
             persist(incident);
           }
@@ -416,8 +418,11 @@ export function createHealingModule(options: HealingOptions = {}): HealingModule
       }
       await reportPartition(ctx, meshes);
 
-      // 1. Taint failed nodes (NoExecute; NoSchedule only under a suspected partition).
-      for (const node of failed) {
+      // 1. Taint failed nodes (NoExecute; NoSchedule only under a suspected partition). When most
+      // nodes look failed, this operator (or the heartbeat source) is the likelier one cut off:
+      // tainting them all would only stop scheduling everywhere, so nothing is tainted or moved.
+      const standDown = partition.suspected && partition.failedPercent > HOLD_ALL_PERCENT;
+      for (const node of standDown ? [] : failed) {
         if (isTainted(node)) continue;
         const id = `taint/${node}`;
         if (!due(id, at)) continue;
@@ -436,7 +441,7 @@ export function createHealingModule(options: HealingOptions = {}): HealingModule
       }
 
       // 2. Move agent pods off tainted failed nodes, each pod once per incident.
-      const tainted = new Set([...failed].filter((n) => isTainted(n)));
+      const tainted = new Set(standDown ? [] : [...failed].filter((n) => isTainted(n)));
       for (const plan of planFailover({ pods, tainted, failed: down, moved, partition: partition.suspected })) {
         const id = `failover/${plan.agent}/${plan.pods.map((p) => p.uid).join(',')}`;
         if (!due(id, at)) continue;
