@@ -169,7 +169,13 @@ export function createHealingModule(options: HealingOptions = {}): HealingModule
   const dirty = new Set<Incident>();
   let flushTimer: NodeJS.Timeout | undefined;
 
-  /** Writes changed postmortems at most every 500 ms (a failover of hundreds of pods is one write). */
+  const writtenAt = new Map<string, { at: number; status: string }>();
+
+  /**
+   * Writes changed postmortems in batches every 500 ms; an incident whose status did not change
+   * is written at most every 5 s, so a flapping node or a busy failover does not load the API
+   * server that the heartbeats themselves go through.
+   */
   function persist(incident: Incident): void {
     dirty.add(incident);
     flushTimer ??= setTimeout(flush, 500);
@@ -179,7 +185,16 @@ export function createHealingModule(options: HealingOptions = {}): HealingModule
     flushTimer = undefined;
     const ctx = context;
     if (!ctx) return;
-    for (const incident of dirty) {
+    const at = now();
+    for (const incident of [...dirty]) {
+      const last = writtenAt.get(incident.id);
+      if (last && last.status === incident.status && at - last.at < 5000) {
+        flushTimer ??= setTimeout(flush, 5000 - (at - last.at));
+        continue;
+      }
+      dirty.delete(incident);
+      writtenAt.set(incident.id, { at, status: incident.status });
+      if (writtenAt.size > 10_000) writtenAt.delete(writtenAt.keys().next().value as string);
       const owners: OwnerReference[] = incident.meshes
         .map((name) => ctx.informers.meshes.store.get(name))
         .filter((m): m is Mesh => m?.metadata.uid !== undefined)
@@ -198,7 +213,6 @@ export function createHealingModule(options: HealingOptions = {}): HealingModule
         if (writes.get(incident.id) === next) writes.delete(incident.id);
       });
     }
-    dirty.clear();
   }
 
   /** Pod deletions run in parallel (bounded) so one slow DELETE does not hold up the other moves. */
@@ -297,10 +311,10 @@ export function createHealingModule(options: HealingOptions = {}): HealingModule
     async close(): Promise<void> {
       stop.abort();
       if (timer) clearInterval(timer);
-      if (flushTimer) {
-        clearTimeout(flushTimer);
-        flush();
-      }
+      if (flushTimer) clearTimeout(flushTimer);
+      writtenAt.clear();
+      flush();
+      if (flushTimer) clearTimeout(flushTimer);
       await Promise.allSettled([...deletions]);
       await Promise.allSettled(runs);
       await Promise.allSettled([...writes.values()]);
