@@ -2,10 +2,12 @@ import type { Agent } from '../crds/types.js';
 import type { Action, ExecutionResult, KernelModule, ModuleContext, ProposedAction } from '../kernel/contract.js';
 import { AGENT_LABEL } from '../operator/controllers/workload.js';
 import { applyStatus } from '../operator/kube/apply.js';
-import { getErrorMessage, isNotFound } from '../operator/kube/errors.js';
-import { MeshOsResources, type ResourceType } from '../operator/kube/resources.js';
+import { getErrorMessage, isConflict, isNotFound } from '../operator/kube/errors.js';
+import { CoreResources, MeshOsResources, objectPath, type ResourceType } from '../operator/kube/resources.js';
 import { QUARANTINE_CONDITION, quarantineDecision, quarantinePolicy } from './quarantine.js';
 import { recordRevision, rollbackVerdict, sampleHealth, type Revision } from './rollback.js';
+import { replicaProblems, type PodObservation } from './detect.js';
+import { DEFAULT_HEALING } from '../crds/schema/mesh.js';
 
 export const NAME = 'agent-healing';
 export const AGENT_HEALING_FIELD_MANAGER = 'meshos-agent-healing';
@@ -13,9 +15,13 @@ export const DEFAULT_ROLLBACK_WINDOW_SECONDS = 300;
 export const networkPolicyResource: ResourceType = { group: 'networking.k8s.io', version: 'v1', plural: 'networkpolicies', kind: 'NetworkPolicy', namespaced: true };
 
 interface PodView {
-  metadata: { uid?: string; namespace?: string; labels?: Record<string, string>; deletionTimestamp?: string };
-  status?: { conditions?: { type: string; status: string }[]; containerStatuses?: { restartCount?: number }[] };
+  metadata: { name?: string; uid?: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string>; deletionTimestamp?: string; creationTimestamp?: string };
+  spec?: { nodeName?: string };
+  status?: { conditions?: { type: string; status: string }[]; containerStatuses?: { restartCount?: number; state?: { waiting?: { reason?: string } } }[] };
 }
+
+/** An agent replica may report liveness itself by renewing this pod annotation (RFC 3339). */
+export const AGENT_HEARTBEAT_ANNOTATION = 'meshos.dev/heartbeat';
 
 const keyOf = (agent: Agent): string => `${agent.metadata.namespace ?? ''}/${agent.metadata.name ?? ''}`;
 const stamp = (at: Date): string => at.toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -39,6 +45,7 @@ export function createAgentHealingModule(options: AgentHealingOptions = {}): Ker
   const lastSample = new Map<string, number>();
   const proposedAt = new Map<string, number>();
   const persisted = new Map<string, string>();
+  const replaced = new Set<string>();
 
   const due = (id: string, at: number): boolean => at - (proposedAt.get(id) ?? -Infinity) >= retryMs;
 
@@ -90,7 +97,7 @@ export function createAgentHealingModule(options: AgentHealingOptions = {}): Ker
   return {
     name: NAME,
     observes: ['Mesh', 'Agent', 'Pod'],
-    actions: ['quarantine-agent', 'release-agent', 'rollback-agent'],
+    actions: ['quarantine-agent', 'release-agent', 'rollback-agent', 'replace-replica'],
     history: (key) => histories.get(key) ?? [],
 
     analyse(context: ModuleContext): ProposedAction[] {
@@ -149,6 +156,40 @@ export function createAgentHealingModule(options: AgentHealingOptions = {}): Ker
         histories.set(key, history);
         persistHistory(context, key, history);
 
+        // Failed replicas: crash-looping, agent heartbeat missing, or scheduled but not ready for
+        // three heartbeat timeouts. Each is replaced once (deleted for its Deployment to recreate),
+        // and only while another replica serves or it is the only one.
+        const timeoutMs = (mesh?.spec.healing?.heartbeatTimeoutSeconds ?? DEFAULT_HEALING.heartbeatTimeoutSeconds) * 1000;
+        for (const pod of pods) {
+          const uid = pod.metadata.uid ?? '';
+          if (!pod.spec?.nodeName || replaced.has(uid)) continue;
+          const observation: PodObservation = {
+            name: pod.metadata.name ?? '',
+            nodeName: pod.spec.nodeName,
+            ready: pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
+            restarts: Math.max(0, ...(pod.status?.containerStatuses ?? []).map((c) => c.restartCount ?? 0)),
+            crashLooping: (pod.status?.containerStatuses ?? []).some((c) => c.state?.waiting?.reason === 'CrashLoopBackOff'),
+            ...(pod.metadata.annotations?.[AGENT_HEARTBEAT_ANNOTATION] ? { heartbeatAt: Date.parse(pod.metadata.annotations[AGENT_HEARTBEAT_ANNOTATION]) } : {}),
+            ...(pod.metadata.creationTimestamp ? { createdAt: Date.parse(pod.metadata.creationTimestamp) } : {}),
+          };
+          const problems = replicaProblems(observation, at, timeoutMs).filter((p) => p !== 'not-ready' || at - (observation.createdAt ?? at) > 3 * timeoutMs);
+          if (problems.length === 0) continue;
+          const othersServing = ready - (observation.ready ? 1 : 0);
+          if (othersServing < 1 && pods.length > 1) continue;
+          replaced.add(uid);
+          proposals.push({
+            module: NAME,
+            kind: 'replace-replica',
+            target,
+            reason: `replica ${observation.name} on ${pod.spec.nodeName} is ${problems.join(', ')}; ${othersServing} other replica(s) keep serving`,
+            risk: 0.2,
+            verifyWindowMs: 0,
+            remediation: true,
+            agentsTouched: 1,
+            params: { pod: observation.name, uid },
+          });
+        }
+
         const windowMs = (mesh?.spec.healing?.rollbackWindowSeconds ?? DEFAULT_ROLLBACK_WINDOW_SECONDS) * 1000;
         const verdict = rollbackVerdict(history, windowMs);
         if (verdict.rollback && due(`rollback/${key}/${current?.revision ?? 0}`, at)) {
@@ -199,6 +240,15 @@ export function createAgentHealingModule(options: AgentHealingOptions = {}): Ker
         if (from) from.rolledBack = { at: stamp(context.now()), reason: action.reason };
         await writeHistory(context, key, history);
         return { message: `rolled Agent ${key} back from revision ${String(action.params['fromRevision'])} to revision ${String(action.params['toRevision'])}: ${action.reason}` };
+      }
+      if (action.kind === 'replace-replica') {
+        const pod = String(action.params['pod']);
+        try {
+          await context.client.request('DELETE', objectPath(CoreResources.pod, agent.metadata.namespace, pod), { body: { kind: 'DeleteOptions', apiVersion: 'v1', preconditions: { uid: action.params['uid'] } } });
+        } catch (error) {
+          if (!isNotFound(error) && !isConflict(error)) throw error;
+        }
+        return { message: `replaced failed replica ${agent.metadata.namespace ?? ''}/${pod} of Agent ${key}` };
       }
       throw new Error(`${NAME} cannot execute ${action.kind}`);
     },
