@@ -437,11 +437,14 @@ export function createHealingModule(options: HealingOptions = {}): HealingModule
       // tainting them all would only stop scheduling everywhere, so nothing is tainted or moved.
       const standDown = partition.suspected && partition.failedPercent > HOLD_ALL_PERCENT;
       for (const node of standDown ? [] : failed) {
-        if (isTainted(node)) continue;
-        const id = `taint/${node}`;
+        const effect: Taint['effect'] = partition.suspected ? 'NoSchedule' : 'NoExecute';
+        // A node tainted NoExecute just before the partition became apparent is downgraded, so
+        // that nothing more is evicted from it (and the other way round once it is over).
+        const current = pendingUntaint.has(node) ? undefined : (pendingTaint.get(node) ?? ourTaint(node)?.effect);
+        if (current === effect) continue;
+        const id = `taint/${node}/${effect}`;
         if (!due(id, at)) continue;
         proposedAt.set(id, at);
-        const effect: Taint['effect'] = partition.suspected ? 'NoSchedule' : 'NoExecute';
         proposals.push({
           module: NAME,
           kind: 'taint-node',
