@@ -6,7 +6,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Agent, Mesh } from '../crds/types.js';
 import { createKwokNodes, installCrds, startControlPlane, type ControlPlane } from '../test/harness/control-plane.js';
 import { testAgent, testMesh } from '../test/support/fixtures.js';
@@ -46,6 +46,9 @@ describe('healing under chaos', () => {
   let nodes: Informer<NodeObject>;
   /** Nodes taken down on purpose; a Mesh OS taint on any other node is a false positive. */
   const killed = new Set<string>();
+  /** Nodes down at any time in the current test: a late relist may report their pods' deletion after revival. */
+  const downThisTest = new Set<string>();
+  const wasDown = (node: string | undefined): boolean => node !== undefined && (killed.has(node) || downThisTest.has(node));
   const falselyTainted = new Set<string>();
   /** Pods deleted while their node was up: a healthy replica was moved. */
   const healthyPodsDeleted: string[] = [];
@@ -88,6 +91,7 @@ describe('healing under chaos', () => {
         killed.delete(name);
       } else {
         killed.add(name);
+        downThisTest.add(name);
         held.set(name, await stopHeartbeat(client, name));
       }
     }
@@ -152,10 +156,10 @@ describe('healing under chaos', () => {
     });
     pods.addHandlers({
       onUpdate: (previous, pod) => {
-        if (!previous.metadata.deletionTimestamp && pod.metadata.deletionTimestamp && !killed.has(pod.spec?.nodeName ?? '')) healthyPodsDeleted.push(`${pod.metadata.name ?? ''}@${pod.spec?.nodeName ?? ''}`);
+        if (!previous.metadata.deletionTimestamp && pod.metadata.deletionTimestamp && !wasDown(pod.spec?.nodeName)) healthyPodsDeleted.push(`${pod.metadata.name ?? ''}@${pod.spec?.nodeName ?? ''}`);
       },
       onDelete: (pod) => {
-        if (!pod.metadata.deletionTimestamp && pod.spec?.nodeName && !killed.has(pod.spec.nodeName)) healthyPodsDeleted.push(`${pod.metadata.name ?? ''}@${pod.spec.nodeName}`);
+        if (!pod.metadata.deletionTimestamp && pod.spec?.nodeName && !wasDown(pod.spec.nodeName)) healthyPodsDeleted.push(`${pod.metadata.name ?? ''}@${pod.spec.nodeName}`);
       },
     });
     void pods.run(watchers.signal);
@@ -167,6 +171,8 @@ describe('healing under chaos', () => {
     for (let i = 0; i < 8; i++) await client.create(MeshOsResources.agent, testAgent(NS, `agent-${i}`, 'chaos', i < 6 ? 2 : 1));
     await eventually('all Agents Ready', allReady, 180_000, 250);
   }, 420_000);
+
+  beforeEach(() => downThisTest.clear());
 
   afterAll(async () => {
     watchers.abort();
