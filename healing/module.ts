@@ -24,6 +24,12 @@ export const AT_RISK_TAINT = 'meshos.dev/node-at-risk';
 const AT_RISK_HOLD_MS = 30 * 60_000;
 /** Over this share of nodes failed at once, a suspected partition taints and moves nothing. */
 const HOLD_ALL_PERCENT = 50;
+/**
+ * Partition treatment lasts this long after the verdict ends: while a partition heals, nodes come
+ * back one by one and the verdict flips before the last ones heartbeat; moving their pods then
+ * would be the mass eviction the verdict prevented.
+ */
+const PARTITION_HOLD_MS = 60_000;
 export const NODE_LEASE_NAMESPACE = 'kube-node-lease';
 
 export interface NodeObject extends KubeObject {
@@ -99,6 +105,7 @@ export function createHealingModule(options: HealingOptions = {}): HealingModule
   const pendingUntaint = new Set<string>();
   const writes = new Map<string, Promise<void>>();
   let partition: PartitionVerdict = { suspected: false, failedPercent: 0, zonesDown: [] };
+  let lastPartitionAt = -Infinity;
   const partitionReported = new Map<string, boolean>();
   let lastUntaintAt: number | undefined;
   let nodes: Informer<NodeObject> | undefined;
@@ -435,13 +442,15 @@ export function createHealingModule(options: HealingOptions = {}): HealingModule
       // 1. Taint failed nodes (NoExecute; NoSchedule only under a suspected partition). When most
       // nodes look failed, this operator (or the heartbeat source) is the likelier one cut off:
       // tainting them all would only stop scheduling everywhere, so nothing is tainted or moved.
+      if (partition.suspected) lastPartitionAt = at;
+      const partitionMode = at - lastPartitionAt < PARTITION_HOLD_MS;
       const standDown = partition.suspected && partition.failedPercent > HOLD_ALL_PERCENT;
       for (const node of standDown ? [] : failed) {
-        const effect: Taint['effect'] = partition.suspected ? 'NoSchedule' : 'NoExecute';
+        const effect: Taint['effect'] = partitionMode ? 'NoSchedule' : 'NoExecute';
         // A node tainted NoExecute just before the partition became apparent is downgraded, so
-        // that nothing more is evicted from it (and the other way round once it is over).
+        // that nothing more is evicted from it; a NoSchedule taint is never raised to NoExecute.
         const current = pendingUntaint.has(node) ? undefined : (pendingTaint.get(node) ?? ourTaint(node)?.effect);
-        if (current === effect) continue;
+        if (current === effect || current === 'NoSchedule') continue;
         const id = `taint/${node}/${effect}`;
         if (!due(id, at)) continue;
         proposedAt.set(id, at);
@@ -459,7 +468,7 @@ export function createHealingModule(options: HealingOptions = {}): HealingModule
 
       // 2. Move agent pods off tainted failed nodes, each pod once per incident.
       const tainted = new Set(standDown ? [] : [...failed].filter((n) => isTainted(n)));
-      for (const plan of planFailover({ pods, tainted, failed: down, moved, partition: partition.suspected })) {
+      for (const plan of planFailover({ pods, tainted, failed: down, moved, partition: partitionMode })) {
         const id = `failover/${plan.agent}/${plan.pods.map((p) => p.uid).join(',')}`;
         if (!due(id, at)) continue;
         proposedAt.set(id, at);
@@ -528,7 +537,7 @@ export function createHealingModule(options: HealingOptions = {}): HealingModule
       for (const [node, incident] of incidents) {
         if (incident.status === 'Open' && incident.affectedAgents.every((key) => agentWhole(ctx.informers.agents.store.get(key), down))) {
           // Only after the pods were moved (or nothing had to move).
-          const stranded = pods.some((p) => p.nodeName === node && !p.terminating && !partition.suspected);
+          const stranded = pods.some((p) => p.nodeName === node && !p.terminating && !partitionMode);
           if (!stranded) {
             markMitigated(incident, at);
             persist(incident);
