@@ -19,6 +19,7 @@ import { registerStatusCommand } from './commands/status.js';
 import { registerDeployCommand } from './commands/deploy.js';
 import { registerTopCommand } from './commands/top.js';
 import { registerCompletionCommand } from './completion.js';
+import { registerIncidentsCommand } from './commands/incidents.js';
 import { SilentExit, UsageError, type CliIo } from './io.js';
 import { describeError } from './kube.js';
 
@@ -79,6 +80,7 @@ export function createProgram(io: CliIo): Command {
   registerDeployCommand(program, io);
   registerTopCommand(program, io);
   registerCompletionCommand(program, io);
+  registerIncidentsCommand(program, io);
 
   return program;
 }

@@ -9,6 +9,8 @@ import { createDriftModule } from '../kernel/drift/module.js';
 import { createMigrationModule } from '../scheduler/migration.js';
 import { createForecastingModule } from '../forecasting/module.js';
 import { startDemandServer } from '../forecasting/demand/push-server.js';
+import { createHealingModule } from '../healing/module.js';
+import { createAgentHealingModule } from '../healing/agent-module.js';
 
 const positiveInt = (flag: string) => (value: string): number => {
   const parsed = Number(value);
@@ -74,6 +76,7 @@ const program = new Command('meshos-operator')
     if (!(ratio >= 0 && ratio <= 1)) throw new InvalidArgumentError(`--trace-sample-ratio must be within 0..1, got "${v}"`);
     return ratio;
   }, 1)
+  .option('--healing <bool>', 'run the healing module (node failover, postmortems)', (v) => v !== 'false', true)
   .option('--memory-data-dir <dir>', 'directory of the context memory log (a persistent volume in a cluster)', process.env['MESHOS_MEMORY_DIR'] ?? '/var/lib/meshos/memory');
 
 async function main(): Promise<number> {
@@ -119,6 +122,7 @@ async function main(): Promise<number> {
     discoveryClientCa?: string;
     otlpEndpoint?: string;
     traceSampleRatio: number;
+    healing: boolean;
   }>();
   if (!['highs', 'jsLpSolver', 'none'].includes(flags.schedulerSolver)) throw new InvalidArgumentError(`--scheduler-solver must be highs, jsLpSolver or none, got "${flags.schedulerSolver}"`);
   if ((flags.discoveryTlsCert === undefined) !== (flags.discoveryTlsKey === undefined)) throw new InvalidArgumentError('--discovery-tls-cert and --discovery-tls-key go together');
@@ -127,6 +131,8 @@ async function main(): Promise<number> {
   if (tracingProblem) throw new Error(tracingProblem);
   const tracing = startTracing({ ...(flags.otlpEndpoint ? { endpoint: flags.otlpEndpoint } : {}), sampleRatio: flags.traceSampleRatio, ...(flags.identity ? { serviceInstance: flags.identity } : {}) });
   if (tracing) logger.info({ endpoint: flags.otlpEndpoint }, `Tracing to ${flags.otlpEndpoint ?? ''}`);
+  const stop = new AbortController();
+  const healing = flags.healing ? createHealingModule({ namespace: flags.leaseNamespace, signal: stop.signal }) : undefined;
   const connection = await loadClusterConnection(flags.kubeconfig);
   const schedulerRef: { manager?: Manager } = {};
   const migration = flags.scheduler && flags.migration
@@ -149,7 +155,7 @@ async function main(): Promise<number> {
     healthHost: flags.healthBindAddress.host,
     healthPort: flags.healthBindAddress.port,
     informer: { watchSilenceMs: flags.watchSilence, resyncPeriodMs: flags.resyncPeriod },
-    kernelModules: [createDriftModule(), forecasting.module, ...migration],
+    kernelModules: [createDriftModule(), ...(healing ? [healing, createAgentHealingModule()] : []), forecasting.module, ...migration],
     ...(flags.scheduler
       ? {
           scheduler: {
@@ -187,7 +193,6 @@ async function main(): Promise<number> {
       : {}),
   });
   schedulerRef.manager = manager;
-  const stop = new AbortController();
   for (const signalName of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signalName, () => {
       logger.info({ signal: signalName }, 'Shutting down');
@@ -197,6 +202,8 @@ async function main(): Promise<number> {
   logger.info({ server: connection.server, identity: manager.identity }, 'Starting Mesh OS operator');
   const outcome = await manager.run(stop.signal);
   await demandServer?.close();
+  stop.abort();
+  await healing?.close();
   logger.info({ outcome }, 'Operator stopped');
   await tracing?.shutdown().catch(() => undefined);
   // Lost leadership exits non-zero so the Deployment restarts the replica as a fresh candidate.

@@ -196,6 +196,15 @@ const HealingSchema = obj(
         maximum: 100,
       }),
     ),
+    predictiveDrain: optional(
+      bool("Drain a node (through the policy gate) when the anomaly detector over its heartbeat gaps warns that it is about to fail. Default false.", { default: false }),
+    ),
+    rollbackWindowSeconds: optional(
+      int("How long a new revision of an agent runs before its health is compared with the previous revision's; a clearly less healthy one is rolled back (10-86400). Default 300.", {
+        minimum: 10,
+        maximum: 86400,
+      }),
+    ),
   },
   { default: {} },
 );

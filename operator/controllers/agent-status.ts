@@ -98,6 +98,10 @@ export function computeAgentStatus(observation: AgentObservation, now: Date): Ag
         : { ...base, type: ConditionType.Degraded, status: 'False', reason: Reason.AsExpected, message: '' };
   }
 
+  // The healing module isolates an Agent with a Quarantined condition; the phase says so, and
+  // discovery, which lists only Ready Agents, leaves it out.
+  if (current.some((c) => c.type === 'Quarantined' && c.status === 'True')) phase = 'Quarantined';
+
   const ownConditions = current.filter((c) => c.type === ConditionType.Ready || c.type === ConditionType.Progressing || c.type === ConditionType.Degraded);
   const status: AgentWorkloadStatus = {
     observedGeneration: generation,
