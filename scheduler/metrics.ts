@@ -6,7 +6,7 @@ export class SchedulerMetrics {
   readonly batches: Counter<'method'>;
   readonly fallbacks: Counter<'reason'>;
   readonly batchDuration: Histogram;
-  readonly gapPercent: Gauge;
+  readonly gapRatio: Gauge;
   readonly pending: Gauge;
   readonly preemptions: Counter;
   readonly migrations: Counter<'result'>;
@@ -37,7 +37,7 @@ export class SchedulerMetrics {
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10],
       registers,
     });
-    this.gapPercent = new Gauge({ name: 'meshos_scheduler_last_gap_percent', help: 'Gap of the last LP-solved batch to its LP lower bound, in percent.', registers });
+    this.gapRatio = new Gauge({ name: 'meshos_scheduler_last_gap_ratio', help: 'Gap of the last LP-solved batch to its LP lower bound, as a ratio (0.01 = 1%).', registers });
     this.pending = new Gauge({ name: 'meshos_scheduler_pending_pods', help: 'Pods waiting for the Mesh OS scheduler.', registers });
     this.preemptions = new Counter({ name: 'meshos_scheduler_preemption_victims_total', help: 'Pods evicted to make room for higher-priority pods.', registers });
     this.migrations = new Counter({

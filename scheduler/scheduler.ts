@@ -509,7 +509,7 @@ export class MeshScheduler {
       );
       this.metrics?.batches.inc({ method: result.method });
       if (result.fallback) this.metrics?.fallbacks.inc({ reason: result.fallback });
-      if (result.gapPercent !== undefined) this.metrics?.gapPercent.set(result.gapPercent);
+      if (result.gapPercent !== undefined) this.metrics?.gapRatio.set(result.gapPercent / 100);
       if (result.fallback) this.options.logger.warn({ reason: result.fallback, pods: entries.length }, `Solver did not finish (${result.fallback}); binding the greedy+improvement placement`);
       this.lastBatch = { pods: entries.length, result: { method: result.method, objective: result.objective, seconds: result.seconds, ...(result.lpBound !== undefined ? { lpBound: result.lpBound } : {}), ...(result.gapPercent !== undefined ? { gapPercent: result.gapPercent } : {}), ...(result.fallback ? { fallback: result.fallback } : {}) } };
       const after = new Map(result.nodesAfter.map((n) => [n.name, n]));
