@@ -6,6 +6,7 @@ import type { Agent } from '../crds/types.js';
 import type { Informer } from '../operator/informer/informer.js';
 import type { KubeClient } from '../operator/kube/client.js';
 import type { Logger } from '../operator/log.js';
+import type { GrpcCallObserver } from '../operator/tracing.js';
 import { Catalogue } from './index/catalogue.js';
 import { LiveCatalogue } from './index/live.js';
 import { loadWordVectors } from './rank/word-vectors.js';
@@ -36,7 +37,7 @@ export function serverCredentials(tls: DiscoveryServiceOptions['tls']): grpc.Ser
 
 export async function startDiscoveryService(
   options: DiscoveryServiceOptions,
-  context: { client: KubeClient; agents: Informer<Agent>; logger: Logger },
+  context: { client: KubeClient; agents: Informer<Agent>; logger: Logger; observeCall?: GrpcCallObserver },
 ): Promise<RunningDiscovery> {
   const started = performance.now();
   const live = new LiveCatalogue(new Catalogue({ wordVectors: loadWordVectors() }));
@@ -51,6 +52,7 @@ export async function startDiscoveryService(
     logger: context.logger,
     ...(options.auth === 'kubernetes' ? { authenticator: kubernetesAuthenticator({ client: context.client }) } : {}),
     ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
+    ...(context.observeCall ? { observeCall: context.observeCall } : {}),
   });
   return { server, live };
 }

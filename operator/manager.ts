@@ -299,7 +299,7 @@ export class Manager {
       if (signal.aborted) return 'stopped';
       this.logger.info({ agents: this.informers.agents.store.size, meshes: this.informers.meshes.store.size }, 'Caches synced');
       if (this.options.discovery) {
-        this.discovery = await startDiscoveryService(this.options.discovery, { client: this.client, agents: this.informers.agents, logger: this.logger.child({ component: 'discovery' }) });
+        this.discovery = await startDiscoveryService(this.options.discovery, { client: this.client, agents: this.informers.agents, logger: this.logger.child({ component: 'discovery' }), observeCall: this.metrics.observeGrpcCall });
       }
 
       if (this.options.leaderElection !== false) return await this.campaign(signal);

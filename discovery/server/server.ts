@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { getErrorMessage } from '../../operator/kube/errors.js';
 import type { Logger } from '../../operator/log.js';
+import { traceService, type GrpcCallObserver } from '../../operator/tracing.js';
 import { HealthCheckResponse_ServingStatus, HealthService, type HealthCheckRequest, type HealthCheckResponse } from '../generated/grpc/health/v1/health.js';
 import {
   AgentDiscoveryService,
@@ -83,6 +84,8 @@ export interface DiscoveryServerOptions {
   readonly rateLimit?: RateLimitOptions;
   readonly logger?: Logger;
   readonly ranker?: Ranker;
+  /** Counts and times every call (the operator's gRPC metrics), and traces it when tracing is on. */
+  readonly observeCall?: GrpcCallObserver;
 }
 
 export interface DiscoveryServer {
@@ -254,7 +257,7 @@ export async function startDiscoveryServer(options: DiscoveryServerOptions): Pro
   };
 
   const server = new grpc.Server(SERVER_CHANNEL_OPTIONS);
-  server.addService(AgentDiscoveryService, implementation);
+  server.addService(AgentDiscoveryService, traceService(DISCOVERY_SERVICE_NAME, AgentDiscoveryService, options.observeCall, implementation));
 
   let serving = true;
   const healthOf = (service: string): HealthCheckResponse_ServingStatus | undefined =>
