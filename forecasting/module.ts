@@ -15,7 +15,8 @@ import { disposeSelection, selectModel } from './forecaster.js';
 import type { FittedModel } from './models/model.js';
 import type { LstmOptions } from './models/lstm.js';
 import { capacityPlans, cpuCores, dailyGrowth, type AgentDemandForecast, type NodeCapacity } from './plan.js';
-import { clampReplicas, predictiveReplicas, reactiveReplicas, Stabiliser } from './scaling.js';
+import { tuneHeadroom } from './replay.js';
+import { clampReplicas, predictiveReplicas, reactiveReplicas, Stabiliser, windowUpper, type Headroom } from './scaling.js';
 
 export const NAME = 'forecasting';
 export const FORECASTING_FIELD_MANAGER = 'meshos-forecasting';
@@ -52,6 +53,9 @@ interface Fit {
   stepMs: number;
 }
 
+/** Longest stretch of history the lead-window headroom is tuned on (bounded work per fit). */
+const HEADROOM_TUNING_STEPS = 4000;
+
 interface AgentState {
   history: DemandHistory;
   loaded: boolean;
@@ -59,8 +63,8 @@ interface AgentState {
   rate: CounterRate;
   lastScrapeMs: number;
   lastTrainMs: number;
-  /** Fitted for the scaling lead window. */
-  short?: Fit;
+  /** Fitted for the scaling lead window, with the headroom above its forecast peak (as the benchmark tunes it). */
+  short?: Fit & { headroom: Headroom; quantile: number };
   /** Fitted for 24 hours, used for status and plans. */
   long?: Fit & { growthPerDay: number; dispose(): void };
   /** Upper forecasts issued per slot time, to see when actual demand beats them. */
@@ -203,7 +207,19 @@ export function createForecastingModule(options: ForecastingOptions = {}): Forec
     const quantile = agent.spec.autoscaling?.quantile ?? 0.9;
     const usableSeason = season !== undefined && season < series.length / 2 ? { season } : {};
     const short = await selectModel(series, { stepMs, horizon: leadSteps + 1, evaluationOrigins: 0, lstm: false, quantile, ...usableSeason });
-    state.short = { model: short.selected.model, key: short.selected.key, upperOffsets: short.upperOffsets, stepMs };
+    // Headroom (quantile level, unless the Agent sets one, and scale) tuned as in the benchmark:
+    // on recent history, within 1.1x the reactive policy's replica-hours there.
+    const tuneStart = Math.max(1, Math.min(short.split.selectStart, series.length - Math.min(Math.floor(series.length / 2), HEADROOM_TUNING_STEPS)));
+    const tuned = tuneHeadroom(series, short.selected.model, tuneStart, series.length, {
+      stepMs,
+      capacityPerReplica: Math.max(agent.spec.autoscaling?.capacityPerReplica ?? 1, Number.MIN_VALUE),
+      leadMs: leadSteps * stepMs,
+      stabilisationMs: (agent.spec.autoscaling?.scaleDownStabilizationSeconds ?? 300) * 1000,
+      minReplicas: agent.spec.runtime.minReplicas ?? 1,
+      maxReplicas: agent.spec.runtime.maxReplicas ?? 100,
+      targetUtilisation: REACTIVE_TARGET_UTILISATION,
+    }, { costBudget: 1.1, ...(agent.spec.autoscaling?.quantile !== undefined ? { quantiles: [agent.spec.autoscaling.quantile] } : {}) });
+    state.short = { model: short.selected.model, key: short.selected.key, upperOffsets: short.upperOffsets, stepMs, headroom: tuned.headroom, quantile: tuned.quantile };
     // The 24-hour model reads at most 5-minute steps: a 90-day plan stays cheap to forecast.
     const factor = Math.max(1, Math.floor(300_000 / stepMs));
     const coarse = factor > 1 ? Array.from({ length: Math.floor(series.length / factor) }, (_, i) => series.slice(i * factor, (i + 1) * factor).reduce((s, v) => s + v, 0) / factor) : series;
@@ -374,29 +390,29 @@ export function createForecastingModule(options: ForecastingOptions = {}): Forec
     const predictive = agent.spec.autoscaling.predictive ?? mesh?.spec.autoscaling?.predictive ?? false;
     if (!predictive || !state.short) {
       const desired = clampReplicas(reactiveReplicas(current, lastDemand, capacity, REACTIVE_TARGET_UTILISATION), minReplicas, maxReplicas);
-      return { desired, mode: 'reactive', demand: lastDemand, forecastPeak: undefined as number | undefined, model: undefined as string | undefined };
+      return { desired, mode: 'reactive', demand: lastDemand, forecastPeak: undefined as number | undefined, model: undefined as string | undefined, quantile: undefined as number | undefined };
     }
     const fit = state.short;
     const steps = Math.max(0, stale) + leadSteps + 1;
     const point = fit.model.forecastAt(series, [series.length], steps)[0] ?? [];
-    const upper = point.map((p, i) => p + (fit.upperOffsets[Math.min(i, fit.upperOffsets.length - 1)] ?? 0));
-    const window = upper.slice(Math.max(0, stale), Math.max(0, stale) + leadSteps + 1);
-    for (let i = 0; i < upper.length; i++) state.upperBySlot.set(lastMs + (i + 1) * stepMs, upper[i] ?? 0);
+    // The same decision as the benchmark's replay (forecasting/replay.ts replayPredictive): the
+    // upper forecast of the lead window's peak, kept per slot for the reactive correction.
+    const upperPeak = windowUpper(point.slice(Math.max(0, stale), Math.max(0, stale) + leadSteps + 1), fit.headroom);
+    state.upperBySlot.set(lastMs + (Math.max(0, stale) + 1) * stepMs, upperPeak);
     for (const slot of [...state.upperBySlot.keys()]) if (slot < lastMs - 10 * stepMs) state.upperBySlot.delete(slot);
     const recentSlots = [lastMs - stepMs, lastMs].filter((slot) => state.upperBySlot.has(slot));
     const recentActual = recentSlots.map((slot) => series[Math.round((slot - (state.history.firstMs ?? 0)) / stepMs)] ?? 0);
     const forecastReplicas = predictiveReplicas({
-      upperOverLead: window,
+      upperOverLead: [upperPeak],
       recentActual,
       recentUpper: recentSlots.map((slot) => state.upperBySlot.get(slot) ?? Infinity),
       capacityPerReplica: capacity,
       minReplicas,
       maxReplicas,
     });
-    // Never below what the reactive rule asks on observed demand: the forecast adds anticipation.
-    const reactiveFloor = clampReplicas(reactiveReplicas(current, lastDemand, capacity, REACTIVE_TARGET_UTILISATION), minReplicas, maxReplicas);
-    const desired = Math.max(forecastReplicas, reactiveFloor);
-    return { desired, mode: 'predictive', demand: lastDemand, forecastPeak: Math.max(0, ...window), model: fit.key };
+    // No floor at the reactive rule's recommendation: it chases noise and costs the replica-hours
+    // the headroom is tuned to spend; the reactive correction above reacts when the forecast is wrong.
+    return { desired: forecastReplicas, mode: 'predictive', demand: lastDemand, forecastPeak: upperPeak, model: fit.key, quantile: fit.quantile };
   }
 
   const module: KernelModule = {
@@ -447,7 +463,7 @@ export function createForecastingModule(options: ForecastingOptions = {}): Forec
           target: { kind: 'Agent', name: agent.metadata.name ?? '', namespace: agent.metadata.namespace ?? '', mesh: agent.spec.meshRef },
           reason:
             decision.mode === 'predictive'
-              ? `forecast demand ${Math.round((decision.forecastPeak ?? 0) * 100) / 100}/s (q${agent.spec.autoscaling.quantile ?? 0.9}, ${decision.model ?? ''}) over the next ${agent.spec.autoscaling.leadTimeSeconds ?? 600}s needs ${desired} replicas of ${capacity}/s; now ${current}`
+              ? `forecast demand ${Math.round((decision.forecastPeak ?? 0) * 100) / 100}/s (q${decision.quantile ?? ''}, ${decision.model ?? ''}) over the next ${agent.spec.autoscaling.leadTimeSeconds ?? 600}s needs ${desired} replicas of ${capacity}/s; now ${current}`
               : `demand ${Math.round(decision.demand * 100) / 100}/s needs ${desired} replicas of ${capacity}/s at ${REACTIVE_TARGET_UTILISATION * 100}% target; now ${current}`,
           risk: up ? 0.2 : 0.3,
           verifyWindowMs: 0,

@@ -1,48 +1,39 @@
 // The predictive and reactive scalers replayed over a demand series with a fitted model: used by
 // the benchmark, and tuned (quantile level) only on the selection block, never on what is reported.
 import type { FittedModel } from './models/model.js';
-import { predictiveReplicas, reactiveReplicas, replay, Stabiliser, type ReplayOptions, type ReplayResult } from './scaling.js';
+import { headroomScale, predictiveReplicas, reactiveReplicas, replay, Stabiliser, windowUpper, type Headroom, type ReplayOptions, type ReplayResult } from './scaling.js';
 
 export interface ScalingSetup extends ReplayOptions {
   /** Reactive policy's target utilisation (demand / (replicas x capacity)). */
   targetUtilisation: number;
 }
 
-/**
- * Relative residuals (actual / forecast - 1) per step over the lead window, from dense origins in
- * [from, to), sorted. Relative, so an upper quantile carries over when the demand level changes;
- * the forecast is floored at a tenth of the mean so near-zero forecasts do not explode the ratio.
- */
-export function leadResiduals(values: readonly number[], model: FittedModel, from: number, to: number, steps: number): number[][] {
-  const origins = Array.from({ length: Math.max(0, to - from - steps) }, (_, i) => from + i);
-  const forecasts = model.forecastAt(values.slice(0, to), origins, steps);
-  const floor = relativeFloor(values, to);
-  const residuals: number[][] = Array.from({ length: steps }, () => []);
-  origins.forEach((origin, k) => {
-    for (let i = 0; i < steps; i++) {
-      const forecast = Math.max(forecasts[k]?.[i] ?? 0, floor);
-      residuals[i]?.push((values[origin + i] ?? 0) / forecast - 1);
-    }
-  });
-  for (const list of residuals) list.sort((a, b) => a - b);
-  return residuals;
-}
-
-/** A tenth of the mean demand before `end`: the smallest forecast a relative residual divides by. */
+/** A tenth of the mean demand before `end`: the smallest level a headroom scale is taken at. */
 export function relativeFloor(values: readonly number[], end: number): number {
   let sum = 0;
   for (let t = 0; t < end; t++) sum += values[t] ?? 0;
   return Math.max(1e-9, (0.1 * sum) / Math.max(1, end));
 }
 
-/** Upper forecast from a point forecast and a relative offset. */
-export function upperOf(forecast: number, relativeOffset: number, floor: number): number {
-  return forecast + Math.max(forecast, floor) * relativeOffset;
-}
-
 export function quantileOf(sorted: readonly number[], q: number): number {
   if (sorted.length === 0) return 0;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.floor(q * sorted.length)))] ?? 0;
+}
+
+/**
+ * Residuals of the lead-window peak at every origin in [from, to - steps]: (highest actual demand
+ * in the window - highest point forecast in it) / headroomScale(forecast peak), sorted. The peak,
+ * not each step: a violation happens when any interval before new replicas are ready beats them.
+ */
+export function windowResiduals(values: readonly number[], forecasts: readonly number[][], from: number, to: number, steps: number, scale: Pick<Headroom, 'power' | 'floor'>): number[] {
+  const residuals: number[] = [];
+  for (let origin = from; origin + steps <= to; origin++) {
+    const peak = Math.max(0, ...(forecasts[origin - from] ?? []));
+    let actual = 0;
+    for (let i = 0; i < steps; i++) actual = Math.max(actual, values[origin + i] ?? 0);
+    residuals.push((actual - peak) / headroomScale(peak, scale));
+  }
+  return residuals.sort((a, b) => a - b);
 }
 
 export function replayReactive(demand: readonly number[], start: number, end: number, setup: ScalingSetup): ReplayResult {
@@ -67,69 +58,120 @@ export function replayPredictive(
   start: number,
   end: number,
   forecasts: readonly number[][],
-  offsets: readonly number[],
+  headroom: Headroom,
   setup: ScalingSetup,
   correctionIntervals = 2,
 ): ReplayResult {
   const stabiliser = new Stabiliser(setup.stabilisationMs);
-  const floor = relativeFloor(demand, start);
-  const upperAt = (t: number): number => upperOf(forecasts[t - start]?.[0] ?? 0, offsets[0] ?? 0, floor);
+  const upperAt = (t: number): number => windowUpper(forecasts[t - start] ?? [], headroom);
   return replay(
     demand,
     start,
     end,
-    (t, current) => {
-      const forecast = forecasts[t - start] ?? [];
+    (t) => {
       const recent = Array.from({ length: Math.min(correctionIntervals, t - start) }, (_, i) => t - Math.min(correctionIntervals, t - start) + i);
       const desired = predictiveReplicas({
-        upperOverLead: forecast.map((f, i) => upperOf(f, offsets[i] ?? 0, floor)),
+        upperOverLead: [upperAt(t)],
         recentActual: recent.map((r) => demand[r] ?? 0),
         recentUpper: recent.map(upperAt),
         capacityPerReplica: setup.capacityPerReplica,
         minReplicas: setup.minReplicas,
         maxReplicas: setup.maxReplicas,
       });
-      // Never below what the reactive rule asks on observed demand: the forecast adds anticipation.
-      const reactiveFloor = reactiveReplicas(current, demand[t - 1] ?? 0, setup.capacityPerReplica, setup.targetUtilisation);
-      return stabiliser.recommend(t * setup.stepMs, Math.max(desired, reactiveFloor));
+      return stabiliser.recommend(t * setup.stepMs, desired);
     },
     setup,
   );
 }
 
-const QUANTILE_LEVELS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.99] as const;
+export const QUANTILE_LEVELS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.99] as const;
+/** Headroom scales tried: absolute, square root of the level, relative to the level. */
+export const HEADROOM_POWERS = [0, 0.5, 1] as const;
 
-export interface TunedQuantile {
+export interface HeadroomCandidate {
   quantile: number;
-  offsets: number[];
-  selection: { predictive: ReplayResult; reactive: ReplayResult };
+  /** Offset from the selection block's first half: the one replayed on its second half. */
+  trial: Headroom;
+  /** Offset from the whole selection block: the one used from then on. */
+  headroom: Headroom;
+  selection: ReplayResult;
+}
+
+export interface HeadroomCandidates {
+  candidates: HeadroomCandidate[];
+  /** The reactive policy on the selection block's second half. */
+  reactive: ReplayResult;
 }
 
 /**
- * Picks the upper-quantile level on the selection block: the fewest SLA violations whose
- * replica-hours stay within `costBudget` x the reactive policy's on the same block.
+ * Every quantile level x headroom scale, judged on the selection block [selectStart, evalStart):
+ * residuals from its first half, replayed on its second half. Nothing after `evalStart` is read.
+ * `quantiles` restricts the levels (an Agent that sets its quantile only has the scale tuned).
  */
-export function tuneQuantile(demand: readonly number[], model: FittedModel, selectStart: number, evalStart: number, setup: ScalingSetup, costBudget = 1.05): TunedQuantile {
+export function headroomCandidates(demand: readonly number[], model: FittedModel, selectStart: number, evalStart: number, setup: ScalingSetup, quantiles: readonly number[] = QUANTILE_LEVELS): HeadroomCandidates {
   const steps = Math.max(1, Math.ceil(setup.leadMs / setup.stepMs)) + 1;
-  // Residuals from the first half of the selection block, replayed on the second half.
+  const floor = relativeFloor(demand, evalStart);
   const middle = selectStart + Math.floor((evalStart - selectStart) / 2);
-  const residuals = leadResiduals(demand, model, selectStart, middle, steps);
-  const forecasts = leadForecasts(demand, model, middle, evalStart, steps);
-  const reactive = replayReactive(demand, middle, evalStart, setup);
-  let best: TunedQuantile | undefined;
-  for (const quantile of QUANTILE_LEVELS) {
-    const offsets = residuals.map((list) => quantileOf(list, quantile));
-    const predictive = replayPredictive(demand, middle, evalStart, forecasts, offsets, setup);
-    const affordable = predictive.replicaHours <= costBudget * reactive.replicaHours;
-    if (affordable && (!best || predictive.violations <= best.selection.predictive.violations)) best = { quantile, offsets, selection: { predictive, reactive } };
+  const known = demand.slice(0, evalStart);
+  const forecasts = leadForecasts(known, model, selectStart, evalStart, steps);
+  const later = forecasts.slice(middle - selectStart);
+  const candidates: HeadroomCandidate[] = [];
+  for (const power of HEADROOM_POWERS) {
+    const first = windowResiduals(known, forecasts, selectStart, middle, steps, { power, floor });
+    const all = windowResiduals(known, forecasts, selectStart, evalStart, steps, { power, floor });
+    for (const quantile of quantiles) {
+      const trial = { offset: quantileOf(first, quantile), power, floor };
+      candidates.push({ quantile, trial, headroom: { offset: quantileOf(all, quantile), power, floor }, selection: replayPredictive(known, middle, evalStart, later, trial, setup) });
+    }
   }
-  if (!best) {
-    // Nothing within budget: the cheapest level.
-    const quantile = QUANTILE_LEVELS[0] ?? 0.1;
-    const offsets = residuals.map((list) => quantileOf(list, quantile));
-    best = { quantile, offsets, selection: { predictive: replayPredictive(demand, middle, evalStart, forecasts, offsets, setup), reactive } };
+  return { candidates, reactive: replayReactive(known, middle, evalStart, setup) };
+}
+
+/** The candidate with the fewest violations + exchangeRate x replica-hours on the selection block (ties: fewer hours). */
+export function pickAtRate(candidates: readonly HeadroomCandidate[], exchangeRate: number): HeadroomCandidate | undefined {
+  const cost = (c: HeadroomCandidate): number => c.selection.violations + exchangeRate * c.selection.replicaHours;
+  let best: HeadroomCandidate | undefined;
+  for (const c of candidates) {
+    if (!best || cost(c) < cost(best) - 1e-9 || (Math.abs(cost(c) - cost(best)) <= 1e-9 && c.selection.replicaHours < best.selection.replicaHours)) best = c;
   }
-  // The offsets used from here on come from the whole selection block.
-  const all = leadResiduals(demand, model, selectStart, evalStart, steps);
-  return { ...best, offsets: all.map((list) => quantileOf(list, best.quantile)) };
+  return best;
+}
+
+/** Exchange rates tried (violations per replica-hour), 0 first: cheapest violations, any cost. */
+const EXCHANGE_RATES = [0, ...Array.from({ length: 241 }, (_, i) => 10 ** (-4 + i / 30))];
+
+/**
+ * Chooses one candidate per demand series so that the replica-hours summed over all of them on
+ * their selection blocks stay within `costBudget` x the reactive policy's, with the fewest
+ * violations summed: one exchange rate between violations and replica-hours for all series, so
+ * the budget goes where an extra replica-hour removes the most violations. With one series this
+ * is the per-series budget. When no rate fits the budget, the cheapest choice.
+ */
+export function allocateHeadroom(perSeries: readonly HeadroomCandidates[], costBudget = 1.1): HeadroomCandidate[] {
+  const budget = costBudget * perSeries.reduce((s, p) => s + p.reactive.replicaHours, 0);
+  let best: { picks: HeadroomCandidate[]; violations: number; hours: number } | undefined;
+  let cheapest: { picks: HeadroomCandidate[]; hours: number } | undefined;
+  for (const rate of EXCHANGE_RATES) {
+    const picks = perSeries.map((p) => pickAtRate(p.candidates, rate)).filter((c): c is HeadroomCandidate => c !== undefined);
+    const violations = picks.reduce((s, c) => s + c.selection.violations, 0);
+    const hours = picks.reduce((s, c) => s + c.selection.replicaHours, 0);
+    if (!cheapest || hours < cheapest.hours) cheapest = { picks, hours };
+    if (hours > budget) continue;
+    if (!best || violations < best.violations || (violations === best.violations && hours < best.hours)) best = { picks, violations, hours };
+  }
+  return (best ?? cheapest)?.picks ?? [];
+}
+
+/** One series on its own (the runtime module, one Agent): its candidate within its budget. */
+export function tuneHeadroom(
+  demand: readonly number[],
+  model: FittedModel,
+  selectStart: number,
+  evalStart: number,
+  setup: ScalingSetup,
+  options: { costBudget?: number; quantiles?: readonly number[] } = {},
+): HeadroomCandidate {
+  const chosen = allocateHeadroom([headroomCandidates(demand, model, selectStart, evalStart, setup, options.quantiles)], options.costBudget)[0];
+  if (!chosen) throw new Error('no quantile level to tune');
+  return chosen;
 }

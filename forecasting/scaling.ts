@@ -29,6 +29,28 @@ export function predictiveReplicas(input: PredictiveInput): number {
   return clampReplicas(Math.ceil(demand / capacity - 1e-9), input.minReplicas, input.maxReplicas);
 }
 
+/**
+ * How far above the forecast peak of the lead window to provision: the chosen quantile of the
+ * past residuals (highest actual demand in the window - highest point forecast in it), each
+ * divided by max(forecast peak, floor)^power. power 0: absolute offsets, 1: relative to the
+ * level, 0.5: in between (count-like demand whose noise grows with the square root of the level).
+ */
+export interface Headroom {
+  offset: number;
+  power: number;
+  floor: number;
+}
+
+export function headroomScale(peak: number, headroom: Pick<Headroom, 'power' | 'floor'>): number {
+  return Math.max(peak, headroom.floor, Number.MIN_VALUE) ** headroom.power;
+}
+
+/** The upper forecast of the highest demand before new replicas are ready: point peak + headroom. */
+export function windowUpper(pointOverLead: readonly number[], headroom: Headroom): number {
+  const peak = Math.max(0, ...pointOverLead);
+  return Math.max(0, peak + headroomScale(peak, headroom) * headroom.offset);
+}
+
 export function clampReplicas(replicas: number, min: number, max: number): number {
   return Math.min(Math.max(replicas, min, 0), Math.max(max, min));
 }
