@@ -21,6 +21,10 @@ export interface KubeFlags {
 export interface KubeOptionsConfig {
   /** Adds -n/--namespace and -A/--all-namespaces (default true). */
   namespaced?: boolean;
+  /** Adds -A/--all-namespaces with -n (default true); false for commands about one object. */
+  allNamespaces?: boolean;
+  /** Help of -n when it means something more specific (or defaults otherwise) than the context's namespace. */
+  namespaceHelp?: string;
   /** Formats -o accepts (default table, wide, json, yaml); [] leaves -o out. */
   outputs?: readonly OutputFormat[];
 }
@@ -37,9 +41,8 @@ export function addKubeOptions(command: Command, config: KubeOptionsConfig = {})
     .option('--kubeconfig <path>', 'kubeconfig file (default: $KUBECONFIG or ~/.kube/config)')
     .option('--context <name>', 'kubeconfig context to use (default: its current-context)');
   if (config.namespaced ?? true) {
-    command
-      .option('-n, --namespace <ns>', "namespace (default: the context's namespace, else default)")
-      .addOption(new Option('-A, --all-namespaces', 'every namespace').conflicts('namespace'));
+    command.option('-n, --namespace <ns>', config.namespaceHelp ?? "namespace (default: the context's namespace, else default)");
+    if (config.allNamespaces ?? true) command.addOption(new Option('-A, --all-namespaces', 'every namespace').conflicts('namespace'));
   }
   const outputs = config.outputs ?? OUTPUT_FORMATS;
   if (outputs.length > 0) command.addOption(outputOption(outputs));

@@ -127,6 +127,13 @@ describe('predictive scaling through the kernel loop', () => {
     expect(await runCli(['plan', '--kubeconfig', inject('kubeconfigPath'), '--mesh', mesh, '--horizon', '30d'], io as never)).toBe(0);
     expect(output.join('')).toMatch(/Capacity plan for mesh .*, 30d[\s\S]*Region eu-west \(1 agent\)[\s\S]*replicas\s+peak/);
     expect(await runCli(['plan', '--kubeconfig', inject('kubeconfigPath'), '--mesh', mesh, '--horizon', '45d'], io as never)).toBe(2);
+    output.length = 0;
+    expect(await runCli(['plan', '--kubeconfig', inject('kubeconfigPath'), '--mesh', mesh, '--horizon', '30d', '-o', 'json'], io as never)).toBe(0);
+    expect(JSON.parse(output.join(''))).toMatchObject({ mesh, horizon: '30d', regions: [{ region: 'eu-west', agents: 1 }] });
+    output.length = 0;
+    expect(await runCli(['plan', '--kubeconfig', inject('kubeconfigPath'), '--mesh', mesh, '--horizon', '30d', '-o', 'wide'], io as never)).toBe(0);
+    expect(output.join('')).toMatch(/^REGION\s+AGENTS\s+PEAK DEMAND[\s\S]*\neu-west\s+1\s+/);
+    expect(await runCli(['plan', '--kubeconfig', inject('kubeconfigPath'), '--mesh', `${mesh}-none`], io as never)).toBe(1);
   });
 
   it('keeps the demand history in a ConfigMap, so a restarted operator forecasts from it', async () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { UsageError } from '../io.js';
 import { discoverRequest, renderTable } from './discover.js';
 
-const flags = { server: '127.0.0.1:1', cert: [], capability: [], tag: [], region: [], mesh: [], namespace: [], limit: '10', timeout: '1000', output: 'table' };
+const flags = { server: '127.0.0.1:1', cert: [], capability: [], tag: [], region: [], mesh: [], namespace: [], limit: '10', timeout: '1000', output: 'table' as const };
 
 describe('mesh discover', () => {
   it('turns flags into a filtered search', () => {

@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { call, createDiscoveryClient } from '../../discovery/client.js';
 import { SearchRequest, type SearchResponse } from '../../discovery/generated/meshos/discovery/v1/discovery.js';
 import { SilentExit, UsageError, type CliIo } from '../io.js';
+import { outputOption, printResult, renderTable as renderRows, type Column } from '../output.js';
 
 /** Where `mesh dev start` and the operator's examples serve discovery. */
 export const DEFAULT_DISCOVERY_ADDRESS = '127.0.0.1:50051';
@@ -27,7 +28,8 @@ interface DiscoverFlags {
   tlsCert?: string;
   tlsKey?: string;
   timeout: string;
-  output: string;
+  /** Where the table and JSON come from: the shared -o of cli/output.ts (table or json here). */
+  output: 'table' | 'json';
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -71,25 +73,27 @@ function credentials(flags: DiscoverFlags): grpc.ChannelCredentials | undefined 
   );
 }
 
+type Result = SearchResponse['results'][number];
+type Row = Result & { rank: number };
+
+export const DISCOVER_COLUMNS: Column<Row>[] = [
+  { header: '#', value: (r) => String(r.rank) },
+  { header: 'AGENT', value: (r) => `${r.agent?.namespace ?? ''}/${r.agent?.name ?? ''}` },
+  { header: 'SCORE', value: (r) => r.score.toFixed(3) },
+  { header: 'TRUST', value: (r) => (r.agent?.trustScore === undefined ? '-' : String(Math.round(r.agent.trustScore))) },
+  { header: 'LATENCY', value: (r) => (r.agent?.maxLatencyMs === undefined ? '-' : `${r.agent.maxLatencyMs}ms`) },
+  { header: 'CERTIFICATIONS', value: (r) => (r.agent?.certifications ?? []).join(',') || '-' },
+  { header: 'WHY', value: (r) => r.explanation },
+];
+
+const rowsOf = (response: SearchResponse): Row[] => response.results.map((result, i) => ({ ...result, rank: i + 1 }));
+
 export function renderTable(response: SearchResponse): string {
   if (response.results.length === 0) return 'No agents matched.\n';
-  const rows = response.results.map((result, i) => [
-    String(i + 1),
-    `${result.agent?.namespace ?? ''}/${result.agent?.name ?? ''}`,
-    result.score.toFixed(3),
-    result.agent?.trustScore === undefined ? '-' : String(Math.round(result.agent.trustScore)),
-    result.agent?.maxLatencyMs === undefined ? '-' : `${result.agent.maxLatencyMs}ms`,
-    (result.agent?.certifications ?? []).join(',') || '-',
-    result.explanation,
-  ]);
-  const header = ['#', 'AGENT', 'SCORE', 'TRUST', 'LATENCY', 'CERTIFICATIONS', 'WHY'];
-  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
-  const line = (cells: string[]): string => cells.map((cell, column) => (column === cells.length - 1 ? cell : cell.padEnd(widths[column] ?? 0))).join('  ');
-  return [line(header), ...rows.map(line)].join('\n') + '\n';
+  return renderRows(rowsOf(response), DISCOVER_COLUMNS);
 }
 
 export async function discover(query: string, flags: DiscoverFlags, io: CliIo): Promise<SearchResponse> {
-  if (!['table', 'json'].includes(flags.output)) throw new UsageError(`-o/--output must be table or json, got "${flags.output}"`);
   const timeoutMs = numberFlag('--timeout', flags.timeout, (n) => Number.isInteger(n) && n >= 1, 'a whole number of milliseconds') ?? 10_000;
   const request = discoverRequest(query, flags);
   const token = flags.token ?? (flags.tokenFile ? readFileSync(flags.tokenFile, 'utf8').trim() : process.env['MESH_DISCOVERY_TOKEN']);
@@ -97,7 +101,7 @@ export async function discover(query: string, flags: DiscoverFlags, io: CliIo): 
   const client = createDiscoveryClient(flags.server, { ...(token ? { token } : {}), ...(tls ? { credentials: tls } : {}) });
   try {
     const response = await call(client.search.bind(client), request, { deadlineMs: timeoutMs });
-    io.stdout.write(flags.output === 'json' ? `${JSON.stringify(response, null, 2)}\n` : renderTable(response));
+    printResult(io, { format: flags.output, rows: rowsOf(response), columns: DISCOVER_COLUMNS, data: response, empty: 'No agents matched.' });
     return response;
   } catch (error) {
     const serviceError = error as Partial<grpc.ServiceError>;
@@ -131,8 +135,8 @@ export function registerDiscoverCommand(program: Command, io: CliIo): void {
     .option('--tls-cert <file>', 'client certificate (mTLS)')
     .option('--tls-key <file>', 'client key (mTLS)')
     .option('--timeout <ms>', 'deadline of the call', '10000')
-    .option('-o, --output <format>', 'table or json', 'table')
-    .addHelpText('after', '\nExample:\n  mesh discover "climate change modelling" --min-trust 75 --cert ISO14001 --max-latency 500 -o table')
+    .addOption(outputOption(['table', 'json']))
+    .addHelpText('after', '\nTalks to the discovery gRPC service (--server), not the Kubernetes API: no --kubeconfig; --namespace filters results.\n\nExample:\n  mesh discover "climate change modelling" --min-trust 75 --cert ISO14001 --max-latency 500 -o table')
     .action(async (query: string, flags: DiscoverFlags) => {
       await discover(query, flags, io);
     });

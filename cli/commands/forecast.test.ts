@@ -35,6 +35,19 @@ describe('mesh forecast', () => {
     result.forecast.forEach((f, i) => expect(f).toBeCloseTo(i * 2 + 5, 3));
   });
 
+  it('also prints the same forecast with the shared -o json|yaml|table', async () => {
+    const args = ['forecast', '--input', file, '--horizon', '3', '--season', '24h', '--no-lstm'];
+    const exact = capture();
+    expect(await runCli([...args, '--json'], exact.io as never)).toBe(0);
+    const json = capture();
+    expect(await runCli([...args, '-o', 'json'], json.io as never)).toBe(0);
+    expect(JSON.parse(json.out.join(''))).toEqual(JSON.parse(exact.out.join('')));
+    const table = capture();
+    expect(await runCli([...args, '-o', 'table'], table.io as never)).toBe(0);
+    expect(table.out.join('')).toMatch(/^model: .*\nstep: 3600 s, .*\nTIME\s+FORECAST\s+UPPER\(Q0\.9\)\n2026-01-15T00:00:00\.000Z\s+/);
+    expect(await runCli([...args, '-o', 'xml'], capture().io as never)).toBe(2);
+  });
+
   it('answers usage errors with exit code 2 and names the line of bad input', async () => {
     const bad = csv('bad.csv', 'timestamp,value\n2026-01-01T00:00:00Z,1\n2026-01-01T01:00:00Z,lots\n');
     const cases: [string[], RegExp][] = [

@@ -8,6 +8,7 @@ import { DEFAULT_LSTM_OPTIONS } from '../../forecasting/models/lstm.js';
 import { parseCsv, regularise, SeriesInputError } from '../../forecasting/series.js';
 import { parseGoDuration } from '../../crds/schema/common.js';
 import { UsageError, type CliIo } from '../io.js';
+import { outputOption, printResult, type Column } from '../output.js';
 
 interface ForecastFlags {
   input?: string;
@@ -15,7 +16,15 @@ interface ForecastFlags {
   season?: string;
   quantile: string;
   lstm: boolean;
+  /** The exact interface tools read: one line of {"model", "forecast", "upper"}. */
   json?: boolean;
+  output: 'table' | 'json' | 'yaml';
+}
+
+interface ForecastPoint {
+  time: string;
+  forecast: number;
+  upper: number;
 }
 
 /** A count of steps (`48`) or a duration (`24h`, `7d`, `30m`) converted to steps. */
@@ -68,18 +77,27 @@ export async function runForecast(flags: ForecastFlags, io: CliIo): Promise<void
   });
   disposeSelection(result.selection);
   const round = (v: number): number => Math.round(v * 1e6) / 1e6;
+  const data = { model: result.model, forecast: result.forecast.map(round), upper: result.upper.map(round) };
   if (flags.json) {
-    io.stdout.write(`${JSON.stringify({ model: result.model, forecast: result.forecast.map(round), upper: result.upper.map(round) })}\n`);
+    io.stdout.write(`${JSON.stringify(data)}\n`);
     return;
   }
-  io.stdout.write(`model: ${result.model} (${result.selection.selected.model.description})\n`);
-  io.stdout.write(`step: ${series.stepMs / 1000} s, ${series.values.length} points${series.filled ? `, ${series.filled} missing filled` : ''}\n`);
   const lastMs = series.startMs + (series.values.length - 1) * series.stepMs;
-  io.stdout.write(`time                      forecast        upper(q${quantile})\n`);
-  result.forecast.forEach((value, i) => {
-    const at = new Date(lastMs + (i + 1) * series.stepMs).toISOString();
-    io.stdout.write(`${at}  ${round(value).toString().padStart(14)}  ${round(result.upper[i] ?? value).toString().padStart(14)}\n`);
-  });
+  const rows: ForecastPoint[] = result.forecast.map((value, i) => ({
+    time: new Date(lastMs + (i + 1) * series.stepMs).toISOString(),
+    forecast: round(value),
+    upper: round(result.upper[i] ?? value),
+  }));
+  const columns: Column<ForecastPoint>[] = [
+    { header: 'TIME', value: (p) => p.time },
+    { header: 'FORECAST', value: (p) => String(p.forecast) },
+    { header: `UPPER(Q${quantile})`, value: (p) => String(p.upper) },
+  ];
+  if (flags.output === 'table') {
+    io.stdout.write(`model: ${result.model} (${result.selection.selected.model.description})\n`);
+    io.stdout.write(`step: ${series.stepMs / 1000} s, ${series.values.length} points${series.filled ? `, ${series.filled} missing filled` : ''}\n`);
+  }
+  printResult(io, { format: flags.output, rows, columns, data });
 }
 
 export function registerForecastCommand(program: Command, io: CliIo): void {
@@ -91,8 +109,9 @@ export function registerForecastCommand(program: Command, io: CliIo): void {
     .option('--season <s>', 'season length: steps or a duration (default: daily and weekly are tried)')
     .option('--quantile <q>', 'upper quantile level within (0, 1)', '0.9')
     .option('--no-lstm', 'leave the LSTM out (faster)')
-    .option('--json', 'print {"model", "forecast", "upper"} as JSON')
-    .addHelpText('after', '\nExample:\n  mesh forecast --input demand.csv --horizon 48 --json')
+    .option('--json', 'print {"model", "forecast", "upper"} as one line of JSON (the interface for tools; overrides -o)')
+    .addOption(outputOption(['table', 'json', 'yaml']))
+    .addHelpText('after', '\nNo cluster needed: it reads the file only.\n\nExamples:\n  mesh forecast --input demand.csv --horizon 48 --json\n  mesh forecast --input demand.csv --horizon 7d --season 24h -o yaml')
     .action(async (flags: ForecastFlags) => {
       await runForecast(flags, io);
     });

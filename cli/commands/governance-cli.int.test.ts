@@ -58,6 +58,9 @@ describe('mesh propose, vote and proposals', () => {
     const created = captureIo();
     expect(await runCli(['propose', '-f', file, '-n', namespace, ...kubeconfig()], created.io)).toBe(0);
     expect(created.out()).toContain(`proposal ${namespace}/more-uptime created`);
+    const twice = captureIo();
+    expect(await runCli(['propose', '-f', file, '-n', namespace, ...kubeconfig()], twice.io)).toBe(1);
+    expect(twice.err()).toContain(`mesh: Proposal ${namespace}/more-uptime: already exists`);
     await eventually('voting', async () => ((await client.get<Proposal>(MeshOsResources.proposal, namespace, 'more-uptime')).status?.phase === 'Voting' ? true : undefined), 60_000);
 
     const voted = captureIo();
@@ -76,9 +79,16 @@ describe('mesh propose, vote and proposals', () => {
     const badChoice = captureIo();
     expect(await runCli(['vote', '--proposal', 'more-uptime', '-n', namespace, '--choice', 'yes', '--key', join(dir, 'voter.key'), ...kubeconfig()], badChoice.io)).toBe(2);
 
+    const missing = captureIo();
+    expect(await runCli(['vote', '--proposal', 'no-such-proposal', '-n', namespace, '--choice', 'for', '--key', join(dir, 'voter.key'), ...kubeconfig()], missing.io)).toBe(1);
+    expect(missing.err()).toContain(`mesh: Proposal ${namespace}/no-such-proposal: `);
+
     const table = captureIo();
     expect(await runCli(['proposals', '-n', namespace, ...kubeconfig()], table.io)).toBe(0);
     expect(table.out()).toMatch(/^NAMESPACE\s+NAME\s+MESH\s+PHASE\s+TIME LEFT/);
     expect(table.out()).toMatch(new RegExp(`more-uptime\\s+${meshName}\\s+Voting\\s+(59m|1h0m)`));
+    const json = captureIo();
+    expect(await runCli(['proposals', '-n', namespace, '-o', 'json', ...kubeconfig()], json.io)).toBe(0);
+    expect((JSON.parse(json.out()) as { name: string }[]).map((p) => p.name)).toEqual(['more-uptime']);
   });
 });

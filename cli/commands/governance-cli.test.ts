@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Proposal } from '../../crds/types.js';
 import { UsageError } from '../io.js';
-import { formatTable, proposalRows, timeLeft } from './proposals.js';
+import { renderTable } from '../output.js';
+import { PROPOSAL_COLUMNS, proposalRows, timeLeft } from './proposals.js';
 import { readProposal } from './propose.js';
 import { readKey } from './vote.js';
 
@@ -20,6 +21,7 @@ describe('mesh propose: manifest checks', () => {
     writeFileSync(file, 'apiVersion: meshos.dev/v1alpha1\nkind: Proposal\nmetadata: {name: p}\nspec: {meshRef: m, title: t, proposer: {did: "did:mesh:a:b", kind: human}, change: {patch: {}}}\n');
     expect(() => readProposal(file)).toThrow(/metadata.namespace is required/);
     expect(readProposal(file, 'gov').metadata.namespace).toBe('gov');
+    expect(readProposal(file, undefined, 'ctx').metadata.namespace).toBe('ctx'); // the context's namespace fills a missing one
     expect(() => readProposal(join(dir, 'missing.yaml'))).toThrow(UsageError);
   });
 });
@@ -51,7 +53,8 @@ describe('mesh proposals: table', () => {
         anchor: { state: 'Anchored', chainId: 31337, contract: '0x', contentHash: '0x', txHash: '0xabcdef0123456789' },
       },
     };
-    const table = formatTable(['NAMESPACE', 'NAME', 'MESH', 'PHASE', 'TIME LEFT', 'BALLOTS', 'APPROVAL', 'ANCHOR', 'TITLE'], proposalRows([proposal], now));
+    const table = renderTable(proposalRows([proposal], now), PROPOSAL_COLUMNS);
+    expect(table.split('\n')[0]).toMatch(/^NAMESPACE\s+NAME\s+MESH\s+PHASE\s+TIME LEFT\s+BALLOTS\s+APPROVAL\s+ANCHOR\s+TITLE$/);
     expect(table.split('\n')[1]).toMatch(/^ns\s+p\s+m\s+Executed\s+-\s+3\s+76%\s+31337\/0xabcdef01\s+Title$/);
   });
 });

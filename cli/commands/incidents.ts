@@ -2,18 +2,18 @@
 // affected Meshes): what failed, when it was detected, what was done, how long recovery took.
 import type { Command } from 'commander';
 import { INCIDENT_LABEL, incidentFromConfigMap, type Incident } from '../../healing/incident.js';
-import { KubeClient } from '../../operator/kube/client.js';
-import { loadClusterConnection } from '../../operator/kube/config.js';
 import type { KubeObject } from '../../operator/kube/object.js';
 import { CoreResources } from '../../operator/kube/resources.js';
 import { UsageError, type CliIo } from '../io.js';
+import { addKubeOptions, withKube, type KubeFlags } from '../kube.js';
+import { colorEnabled, printResult, renderTable, type Column, type Tone } from '../output.js';
 
-interface IncidentsFlags {
-  kubeconfig?: string;
-  namespace: string;
+/** Where the operator keeps its incident ConfigMaps unless -n says otherwise (the healing module's default). */
+export const OPERATOR_NAMESPACE = 'meshos-system';
+
+interface IncidentsFlags extends KubeFlags {
   mesh?: string;
   status?: string;
-  output: string;
   timeline?: boolean;
 }
 
@@ -27,24 +27,26 @@ export function selectIncidents(incidents: readonly Incident[], filter: { mesh?:
     .sort((a, b) => b.detectedAt.localeCompare(a.detectedAt));
 }
 
-/** The table view; with `timeline`, each incident's steps under it. Pure. */
-export function formatIncidents(incidents: readonly Incident[], timeline: boolean): string {
+const STATUS_TONE: Record<string, Tone> = { Open: 'bad', Mitigated: 'warn', Resolved: 'good' };
+
+export const INCIDENT_COLUMNS: Column<Incident>[] = [
+  { header: 'INCIDENT', value: (i) => i.id },
+  { header: 'STATUS', value: (i) => i.status, tone: (i) => STATUS_TONE[i.status] ?? 'plain' },
+  { header: 'NODE', value: (i) => i.node },
+  { header: 'DETECTED', value: (i) => i.detectedAt.replace(/\.\d{3}Z$/, 'Z') },
+  { header: 'RECOVERED IN', value: (i) => (i.timeToRecoverSeconds !== undefined ? `${i.timeToRecoverSeconds}s` : '-') },
+  { header: 'AGENTS', value: (i) => String(i.affectedAgents.length) },
+  { header: 'MESHES', value: (i) => i.meshes.join(',') || '-', wide: true },
+  { header: 'PROBABLE CAUSE', value: (i) => i.cause },
+];
+
+/** The table view (the shared table renderer); with `timeline`, each incident's steps under it. Pure. */
+export function formatIncidents(incidents: readonly Incident[], timeline: boolean, options: { wide?: boolean; color?: boolean } = {}): string {
   if (incidents.length === 0) return 'No incidents.\n';
-  const rows = incidents.map((i) => [
-    i.id,
-    i.status,
-    i.node,
-    i.detectedAt.replace(/\.\d{3}Z$/, 'Z'),
-    i.timeToRecoverSeconds !== undefined ? `${i.timeToRecoverSeconds}s` : '-',
-    String(i.affectedAgents.length),
-    i.cause,
-  ]);
-  const header = ['INCIDENT', 'STATUS', 'NODE', 'DETECTED', 'RECOVERED IN', 'AGENTS', 'PROBABLE CAUSE'];
-  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (c === header.length - 1 ? 0 : (r[c] ?? '').length))));
-  const line = (cells: string[]): string => cells.map((cell, c) => (c === cells.length - 1 ? cell : cell.padEnd(widths[c] ?? 0))).join('  ');
-  const out = [line(header)];
+  const [header = '', ...lines] = renderTable(incidents, INCIDENT_COLUMNS, options).trimEnd().split('\n');
+  const out = [header];
   incidents.forEach((incident, index) => {
-    out.push(line(rows[index] ?? []));
+    out.push(lines[index] ?? '');
     if (!timeline) return;
     if (incident.affectedAgents.length) out.push(`    agents: ${incident.affectedAgents.join(', ')}`);
     for (const step of incident.timeline) out.push(`    ${step.at}  ${step.event.padEnd(18)}  ${step.detail}`);
@@ -53,31 +55,34 @@ export function formatIncidents(incidents: readonly Incident[], timeline: boolea
 }
 
 export async function showIncidents(flags: IncidentsFlags, io: CliIo): Promise<void> {
-  if (!['table', 'json'].includes(flags.output)) throw new UsageError(`-o/--output must be table or json, got "${flags.output}"`);
   if (flags.status !== undefined && !STATUSES.includes(flags.status)) throw new UsageError(`--status must be one of ${STATUSES.join(', ')}, got "${flags.status}"`);
-  const client = new KubeClient(await loadClusterConnection(flags.kubeconfig));
-  try {
-    const list = await client.list<KubeObject & { data?: Record<string, string> }>(CoreResources.configMap, flags.namespace, { labelSelector: `${INCIDENT_LABEL}=true` });
+  // Incident records live in the operator's namespace, not the context's: -n names another
+  // operator namespace, -A looks everywhere (as mesh status counts them).
+  const where = flags.allNamespaces === true ? undefined : (flags.namespace ?? OPERATOR_NAMESPACE);
+  await withKube(flags, async ({ client }) => {
+    const records = (await client.list<KubeObject & { data?: Record<string, string> }>(CoreResources.configMap, where, { labelSelector: `${INCIDENT_LABEL}=true` })).items;
     const incidents = selectIncidents(
-      list.items.map((cm) => incidentFromConfigMap(cm)).filter((i): i is Incident => i !== undefined),
+      records.map((cm) => incidentFromConfigMap(cm)).filter((i): i is Incident => i !== undefined),
       { ...(flags.mesh !== undefined ? { mesh: flags.mesh } : {}), ...(flags.status !== undefined ? { status: flags.status } : {}) },
     );
-    io.stdout.write(flags.output === 'json' ? `${JSON.stringify(incidents, null, 2)}\n` : formatIncidents(incidents, flags.timeline === true));
-  } finally {
-    await client.destroy();
-  }
+    if (flags.timeline === true && (flags.output === 'table' || flags.output === 'wide') && incidents.length > 0) {
+      io.stdout.write(formatIncidents(incidents, true, { wide: flags.output === 'wide', color: colorEnabled(io.stdout) }));
+      return;
+    }
+    printResult(io, { format: flags.output, rows: incidents, columns: INCIDENT_COLUMNS, data: incidents, empty: 'No incidents.' });
+  });
 }
 
 export function registerIncidentsCommand(program: Command, io: CliIo): void {
-  program
-    .command('incidents')
-    .description('Show postmortems of node failures: timeline, time to recover, affected agents, probable cause')
-    .option('--kubeconfig <path>', 'kubeconfig file (default: $KUBECONFIG or ~/.kube/config)')
-    .option('-n, --namespace <ns>', 'namespace of the operator (where incidents are kept)', 'meshos-system')
-    .option('--mesh <name>', 'only incidents affecting this mesh')
-    .option('--status <status>', 'only Open, Mitigated or Resolved incidents')
-    .option('--timeline', 'print each incident\'s timeline')
-    .option('-o, --output <format>', 'table or json', 'table')
-    .addHelpText('after', '\nExample:\n  mesh incidents --mesh demo --timeline')
+  addKubeOptions(
+    program
+      .command('incidents')
+      .description('Show postmortems of node failures: timeline, time to recover, affected agents, probable cause')
+      .option('--mesh <name>', 'only incidents affecting this mesh')
+      .option('--status <status>', 'only Open, Mitigated or Resolved incidents')
+      .option('--timeline', "print each incident's timeline under it"),
+    { namespaceHelp: `the operator's namespace, where incidents are kept (default: ${OPERATOR_NAMESPACE})` },
+  )
+    .addHelpText('after', '\nExamples:\n  mesh incidents --mesh demo --timeline\n  mesh incidents -A --status Open -o yaml')
     .action(async (flags: IncidentsFlags) => showIncidents(flags, io));
 }

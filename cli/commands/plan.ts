@@ -3,20 +3,31 @@
 import type { Command } from 'commander';
 import type { Mesh } from '../../crds/types.js';
 import { PLAN_HORIZONS } from '../../crds/schema/mesh.js';
-import { KubeClient } from '../../operator/kube/client.js';
-import { loadClusterConnection } from '../../operator/kube/config.js';
-import { isNotFound } from '../../operator/kube/errors.js';
 import { MeshOsResources } from '../../operator/kube/resources.js';
 import { SilentExit, UsageError, type CliIo } from '../io.js';
+import { ObjectError, addKubeOptions, objectRef, withKube, type KubeFlags } from '../kube.js';
+import { printResult, type Column } from '../output.js';
 
-interface PlanFlags {
-  kubeconfig?: string;
+interface PlanFlags extends KubeFlags {
   mesh?: string;
   horizon: string;
-  output: string;
 }
 
 type Plan = NonNullable<NonNullable<NonNullable<Mesh['status']>['capacityPlans']>['plans']>[number];
+
+type Region = Plan['regions'][number];
+
+/** One row per region, for -o json|yaml's sake and anyone reusing the table. */
+export const PLAN_COLUMNS: Column<Region>[] = [
+  { header: 'REGION', value: (r) => r.region },
+  { header: 'AGENTS', value: (r) => String(r.agents) },
+  { header: 'PEAK DEMAND', value: (r) => `${r.peakDemand}/s` },
+  { header: 'PEAK REPLICAS', value: (r) => String(r.peakReplicas) },
+  { header: 'NODES', value: (r) => `${r.nodesNeeded}/${r.nodesAvailable}` },
+  { header: 'COST', value: (r) => String(r.cost) },
+  { header: 'CARBON KG', value: (r) => String(r.carbonKg) },
+  { header: 'RISKS', value: (r) => String((r.risks ?? []).length) },
+];
 
 export function formatPlan(plan: Plan, mesh: string, currency: string, updatedAt: string | undefined): string {
   const lines = [`Capacity plan for mesh ${mesh}, ${plan.horizon} (${plan.from} to ${plan.to})${updatedAt ? `, computed ${updatedAt}` : ''}`];
@@ -36,39 +47,42 @@ export function formatPlan(plan: Plan, mesh: string, currency: string, updatedAt
 }
 
 export async function showPlan(flags: PlanFlags, io: CliIo): Promise<void> {
-  if (!flags.mesh) throw new UsageError('--mesh is required');
+  const name = flags.mesh;
+  if (!name) throw new UsageError('--mesh is required');
   if (!(PLAN_HORIZONS as readonly string[]).includes(flags.horizon)) throw new UsageError(`--horizon must be one of ${PLAN_HORIZONS.join(', ')}, got "${flags.horizon}"`);
-  if (!['table', 'json'].includes(flags.output)) throw new UsageError(`-o/--output must be table or json, got "${flags.output}"`);
-  const client = new KubeClient(await loadClusterConnection(flags.kubeconfig));
-  try {
+  await withKube(flags, async ({ client }) => {
     let mesh: Mesh;
     try {
-      mesh = await client.get<Mesh>(MeshOsResources.mesh, undefined, flags.mesh);
+      mesh = await client.get<Mesh>(MeshOsResources.mesh, undefined, name);
     } catch (error) {
-      if (isNotFound(error)) throw new UsageError(`mesh "${flags.mesh}" not found`);
-      throw error;
+      throw new ObjectError(objectRef('Mesh', undefined, name), error);
     }
     const plans = mesh.status?.capacityPlans;
     const plan = plans?.plans?.find((p) => p.horizon === flags.horizon);
     if (!plan) {
-      io.stderr.write(`Mesh ${flags.mesh} has no ${flags.horizon} capacity plan yet (the forecasting module writes plans once an autoscaled agent has a demand history).\n`);
+      io.stderr.write(`Mesh ${name} has no ${flags.horizon} capacity plan yet (the forecasting module writes plans once an autoscaled agent has a demand history).\n`);
       throw new SilentExit(1);
     }
-    io.stdout.write(flags.output === 'json' ? `${JSON.stringify({ mesh: flags.mesh, updatedAt: plans?.updatedAt, currency: plans?.currency ?? 'USD', ...plan }, null, 2)}\n` : formatPlan(plan, flags.mesh, plans?.currency ?? 'USD', plans?.updatedAt));
-  } finally {
-    await client.destroy();
-  }
+    const currency = plans?.currency ?? 'USD';
+    if (flags.output === 'table') {
+      // A report rather than one table: a block per region with its risks and their dates.
+      io.stdout.write(formatPlan(plan, name, currency, plans?.updatedAt));
+      return;
+    }
+    printResult(io, { format: flags.output, rows: plan.regions, columns: PLAN_COLUMNS, data: { mesh: name, updatedAt: plans?.updatedAt, currency, ...plan } });
+  });
 }
 
 export function registerPlanCommand(program: Command, io: CliIo): void {
-  program
-    .command('plan')
-    .description("Show a Mesh's capacity plan: forecast demand, replicas, nodes, cost, carbon and risks per region")
-    .option('--kubeconfig <path>', 'kubeconfig file (default: $KUBECONFIG or ~/.kube/config)')
-    .option('--mesh <name>', 'the Mesh')
-    .option('--horizon <h>', `one of ${PLAN_HORIZONS.join(', ')}`, '30d')
-    .option('-o, --output <format>', 'table or json', 'table')
-    .addHelpText('after', '\nExit code 1 when the Mesh has no plan for that horizon yet.\n\nExample:\n  mesh plan --mesh demo --horizon 30d')
+  addKubeOptions(
+    program
+      .command('plan')
+      .description("Show a Mesh's capacity plan: forecast demand, replicas, nodes, cost, carbon and risks per region")
+      .option('--mesh <name>', 'the Mesh')
+      .option('--horizon <h>', `one of ${PLAN_HORIZONS.join(', ')}`, '30d'),
+    { namespaced: false },
+  )
+    .addHelpText('after', '\n-o table prints a report per region; -o wide one row per region.\nExit code 1 when the Mesh has no plan for that horizon yet.\n\nExamples:\n  mesh plan --mesh demo --horizon 30d\n  mesh plan --mesh demo --horizon 90d -o yaml')
     .action(async (flags: PlanFlags) => {
       await showPlan(flags, io);
     });

@@ -2,16 +2,13 @@
 import type { Command } from 'commander';
 import type { Proposal } from '../../crds/types.js';
 import { anchorStatus, tallyStatus } from '../../governance/service.js';
-import { KubeClient } from '../../operator/kube/client.js';
-import { loadClusterConnection } from '../../operator/kube/config.js';
+import { ACTION_APPROVAL_LABEL } from '../../kernel/approvals.js';
 import { MeshOsResources } from '../../operator/kube/resources.js';
-import { UsageError, type CliIo } from '../io.js';
+import type { CliIo } from '../io.js';
+import { addKubeOptions, withKube, type KubeFlags } from '../kube.js';
+import { age, printResult, type Column } from '../output.js';
 
-interface ProposalsFlags {
-  namespace?: string;
-  kubeconfig?: string;
-  output: string;
-}
+type ProposalsFlags = KubeFlags;
 
 export function timeLeft(endsAt: string | undefined, now: Date): string {
   if (!endsAt) return '-';
@@ -22,56 +19,77 @@ export function timeLeft(endsAt: string | undefined, now: Date): string {
   return `${Math.floor(seconds / 60)}m${seconds % 60}s`;
 }
 
-export function proposalRows(proposals: readonly Proposal[], now: Date): string[][] {
+export interface ProposalRow {
+  namespace: string;
+  name: string;
+  mesh: string;
+  phase: string;
+  timeLeft: string;
+  ballots: string;
+  approval: string;
+  anchor: string;
+  title: string;
+  proposer: string;
+  age: string;
+}
+
+export function proposalRows(proposals: readonly Proposal[], now: Date): ProposalRow[] {
   return proposals.map((p) => {
     const tally = tallyStatus(p);
     const anchor = anchorStatus(p);
-    return [
-      p.metadata.namespace ?? '',
-      p.metadata.name ?? '',
-      p.spec.meshRef,
-      p.status?.phase ?? 'Analyzing',
-      p.status?.phase === 'Voting' ? timeLeft(p.status.votingEndsAt, now) : '-',
-      tally?.result ? String(tally.result.human.ballots) : '-',
-      tally?.result ? `${tally.result.approvalPercent}%` : '-',
-      anchor?.state === 'Anchored' ? `${anchor.chainId}/${(anchor.txHash ?? '').slice(0, 10)}` : (anchor?.state ?? '-'),
-      p.spec.title,
-    ];
+    return {
+      namespace: p.metadata.namespace ?? '',
+      name: p.metadata.name ?? '',
+      mesh: p.spec.meshRef,
+      phase: p.status?.phase ?? 'Analyzing',
+      timeLeft: p.status?.phase === 'Voting' ? timeLeft(p.status.votingEndsAt, now) : '-',
+      ballots: tally?.result ? String(tally.result.human.ballots) : '-',
+      approval: tally?.result ? `${tally.result.approvalPercent}%` : '-',
+      anchor: anchor?.state === 'Anchored' ? `${anchor.chainId}/${(anchor.txHash ?? '').slice(0, 10)}` : (anchor?.state ?? '-'),
+      title: p.spec.title,
+      proposer: p.spec.proposer.did,
+      age: age(p.metadata.creationTimestamp, now.getTime()),
+    };
   });
 }
 
-export function formatTable(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
-  return [line(header), ...rows.map(line)].join('\n') + '\n';
-}
+export const PROPOSAL_COLUMNS: Column<ProposalRow>[] = [
+  { header: 'NAMESPACE', value: (r) => r.namespace },
+  { header: 'NAME', value: (r) => r.name },
+  { header: 'MESH', value: (r) => r.mesh },
+  { header: 'PHASE', value: (r) => r.phase, colored: true },
+  { header: 'TIME LEFT', value: (r) => r.timeLeft },
+  { header: 'BALLOTS', value: (r) => r.ballots },
+  { header: 'APPROVAL', value: (r) => r.approval },
+  { header: 'ANCHOR', value: (r) => r.anchor },
+  { header: 'PROPOSER', value: (r) => r.proposer, wide: true },
+  { header: 'AGE', value: (r) => r.age, wide: true },
+  { header: 'TITLE', value: (r) => r.title },
+];
 
 export async function listProposals(flags: ProposalsFlags, io: CliIo): Promise<void> {
-  if (!['table', 'json'].includes(flags.output)) throw new UsageError(`-o/--output must be table or json, got "${flags.output}"`);
-  const client = new KubeClient(await loadClusterConnection(flags.kubeconfig));
-  try {
-    const list = await client.list<Proposal>(MeshOsResources.proposal, flags.namespace);
-    const proposals = list.items.filter((p) => p.metadata.labels?.['meshos.dev/action-approval'] !== 'true');
-    if (flags.output === 'json') {
-      io.stdout.write(`${JSON.stringify(proposals.map((p) => ({ namespace: p.metadata.namespace, name: p.metadata.name, mesh: p.spec.meshRef, title: p.spec.title, phase: p.status?.phase ?? 'Analyzing', votingEndsAt: p.status?.votingEndsAt ?? null, tally: tallyStatus(p)?.result ?? null, anchor: anchorStatus(p) ?? null })), null, 2)}\n`);
-      return;
-    }
-    if (proposals.length === 0) {
-      io.stdout.write('No proposals.\n');
-      return;
-    }
-    io.stdout.write(formatTable(['NAMESPACE', 'NAME', 'MESH', 'PHASE', 'TIME LEFT', 'BALLOTS', 'APPROVAL', 'ANCHOR', 'TITLE'], proposalRows(proposals, new Date())));
-  } finally {
-    await client.destroy();
-  }
+  await withKube(
+    flags,
+    async ({ client, scope }) => {
+      const list = await client.list<Proposal>(MeshOsResources.proposal, scope);
+      // Held autonomous actions are Proposals too; mesh log and mesh approve show those.
+      const proposals = list.items.filter((p) => p.metadata.labels?.[ACTION_APPROVAL_LABEL] !== 'true');
+      printResult(io, {
+        format: flags.output,
+        rows: proposalRows(proposals, new Date()),
+        columns: PROPOSAL_COLUMNS,
+        data: proposals.map((p) => ({ namespace: p.metadata.namespace, name: p.metadata.name, mesh: p.spec.meshRef, title: p.spec.title, phase: p.status?.phase ?? 'Analyzing', votingEndsAt: p.status?.votingEndsAt ?? null, tally: tallyStatus(p)?.result ?? null, anchor: anchorStatus(p) ?? null })),
+        empty: 'No proposals.',
+      });
+    },
+    { allByDefault: true },
+  );
 }
 
 export function registerProposalsCommand(program: Command, io: CliIo): void {
-  program
-    .command('proposals')
-    .description('List governance Proposals: phase, time left, ballots, approval and anchor')
-    .option('-n, --namespace <ns>', 'only this namespace (default: all)')
-    .option('-o, --output <format>', 'table or json', 'table')
-    .option('--kubeconfig <path>', 'kubeconfig file (default: $KUBECONFIG or ~/.kube/config)')
+  addKubeOptions(program.command('proposals').description('List governance Proposals: phase, time left, ballots, approval and anchor (every namespace unless -n)'), {
+    namespaceHelp: 'only this namespace (default: every namespace)',
+  })
+    .addHelpText('after', '\nExamples:\n  mesh proposals\n  mesh proposals -n meshos-demo -o wide')
     .action((flags: ProposalsFlags) => listProposals(flags, io));
 }

@@ -5,23 +5,19 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { Wallet } from 'ethers';
 import type { Mesh, Proposal } from '../../crds/types.js';
-import { BallotRejected, nextNonce } from '../../governance/admission.js';
+import { nextNonce } from '../../governance/admission.js';
 import { signBallot } from '../../governance/ballot.js';
 import { Governance, anchorStatus, tallyStatus, type ReadOnlyStore } from '../../governance/service.js';
 import { CHOICES, type Choice } from '../../governance/tally.js';
-import { KubeClient } from '../../operator/kube/client.js';
-import { loadClusterConnection } from '../../operator/kube/config.js';
-import { isNotFound } from '../../operator/kube/errors.js';
 import { MeshOsResources } from '../../operator/kube/resources.js';
-import { SilentExit, UsageError, type CliIo } from '../io.js';
+import { UsageError, type CliIo } from '../io.js';
+import { ObjectError, addKubeOptions, objectRef, withKube, type KubeFlags } from '../kube.js';
 
-interface VoteFlags {
+interface VoteFlags extends Partial<KubeFlags> {
   proposal: string;
-  namespace: string;
   choice: string;
   key: string;
   reason?: string;
-  kubeconfig?: string;
 }
 
 /** Reads a hex private key (0x and 64 hex digits, surrounding whitespace ignored). */
@@ -45,21 +41,25 @@ function storeOf<T extends { metadata: { name?: string; namespace?: string } }>(
 export async function vote(flags: VoteFlags, io: CliIo): Promise<void> {
   if (!(CHOICES as readonly string[]).includes(flags.choice)) throw new UsageError(`--choice must be one of ${CHOICES.join(', ')}, got "${flags.choice}"`);
   const wallet = readKey(flags.key);
-  const client = new KubeClient(await loadClusterConnection(flags.kubeconfig));
-  try {
+  await withKube(flags, async ({ client, namespace }) => {
+    const ref = objectRef('Proposal', namespace, flags.proposal);
     let proposal: Proposal;
     try {
-      proposal = await client.get<Proposal>(MeshOsResources.proposal, flags.namespace, flags.proposal);
+      proposal = await client.get<Proposal>(MeshOsResources.proposal, namespace, flags.proposal);
     } catch (error) {
-      if (isNotFound(error)) throw new UsageError(`--proposal: proposal ${flags.namespace}/${flags.proposal} not found`);
-      throw error;
+      throw new ObjectError(ref, error);
     }
-    const mesh = await client.get<Mesh>(MeshOsResources.mesh, undefined, proposal.spec.meshRef);
+    let mesh: Mesh;
+    try {
+      mesh = await client.get<Mesh>(MeshOsResources.mesh, undefined, proposal.spec.meshRef);
+    } catch (error) {
+      throw new ObjectError(objectRef('Mesh', undefined, proposal.spec.meshRef), error);
+    }
     const tally = tallyStatus(proposal);
     const anchor = anchorStatus(proposal);
-    if (!tally || !anchor) throw new UsageError(`proposal ${flags.namespace}/${flags.proposal} is ${proposal.status?.phase ?? 'not analysed yet'}: voting has not opened`);
+    if (!tally || !anchor) throw new UsageError(`proposal ${namespace}/${flags.proposal} is ${proposal.status?.phase ?? 'not analysed yet'}: voting has not opened`);
     const governance = new Governance({ client, meshes: storeOf([mesh], false), agents: storeOf([], true), proposals: storeOf([proposal], true) });
-    const key = `${flags.namespace}/${flags.proposal}`;
+    const key = `${namespace}/${flags.proposal}`;
     const stored = await governance.ballots.list(proposal);
     const ballot = await signBallot(wallet, { chainId: anchor.chainId, verifyingContract: anchor.contract }, {
       proposal: key,
@@ -73,27 +73,23 @@ export async function vote(flags: VoteFlags, io: CliIo): Promise<void> {
       const { ballot: accepted, tally: live } = await governance.submitBallot(key, ballot);
       io.stdout.write(`ballot accepted: ${accepted.choice} on ${key} by ${wallet.address} (nonce ${accepted.nonce}); weighted approval now ${live.approvalPercent}% (needs ${live.thresholds.approval}%)\n`);
     } catch (error) {
-      if (error instanceof BallotRejected) {
-        io.stderr.write(`mesh: ${error.message}\n`);
-        throw new SilentExit(1);
-      }
-      throw error;
+      // A refused ballot ("ballot rejected (<rule>): ...") or a failed write: exit 1.
+      throw new ObjectError(ref, error);
     }
-  } finally {
-    await client.destroy();
-  }
+  });
 }
 
 export function registerVoteCommand(program: Command, io: CliIo): void {
-  program
-    .command('vote')
-    .description('Sign an EIP-712 ballot on a Proposal with a local key and submit it')
-    .requiredOption('--proposal <name>', 'name of the Proposal')
-    .option('-n, --namespace <ns>', 'namespace of the Proposal', 'default')
-    .requiredOption('--choice <choice>', `one of ${CHOICES.join(', ')}`)
-    .requiredOption('--key <file>', 'file holding the voter\'s hex private key (a registered voter of the mesh)')
-    .option('--reason <text>', 'reason recorded with the ballot (at most 1000 characters)')
-    .option('--kubeconfig <path>', 'kubeconfig file (default: $KUBECONFIG or ~/.kube/config)')
+  addKubeOptions(
+    program
+      .command('vote')
+      .description('Sign an EIP-712 ballot on a Proposal with a local key and submit it')
+      .requiredOption('--proposal <name>', 'name of the Proposal (in -n)')
+      .requiredOption('--choice <choice>', `one of ${CHOICES.join(', ')}`)
+      .requiredOption('--key <file>', 'file holding the voter\'s hex private key (a registered voter of the mesh)')
+      .option('--reason <text>', 'reason recorded with the ballot (at most 1000 characters)'),
+    { outputs: [], allNamespaces: false, namespaceHelp: "namespace of the Proposal (default: the context's namespace, else default)" },
+  )
     .addHelpText('after', '\nVoting again with a later ballot replaces your earlier vote while voting is open (the last one wins).\n\nExample:\n  mesh vote --proposal rebalance-trust-weights -n meshos-demo --choice for --key ~/.meshos/voter.key')
     .action((flags: VoteFlags) => vote(flags, io));
 }
