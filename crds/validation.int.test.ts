@@ -146,7 +146,7 @@ describe('good manifests are accepted', () => {
       vetoThreshold: 80,
       votingPeriod: '72h',
     });
-    expect(mesh.spec.healing).toEqual({ heartbeatTimeoutSeconds: 30, maxUnhealthyPercent: 30 });
+    expect(mesh.spec.healing).toEqual({ heartbeatTimeoutSeconds: 30, maxUnhealthyPercent: 30, predictiveDrain: false });
   });
 });
 

@@ -5,7 +5,8 @@ import { testAgent, testMesh } from '../test/support/fixtures.js';
 import { eventually } from '../test/support/wait.js';
 import type { KubeClient } from '../operator/kube/client.js';
 import { isNotFound } from '../operator/kube/errors.js';
-import { MeshOsResources } from '../operator/kube/resources.js';
+import type { KubeObject } from '../operator/kube/object.js';
+import { CoreResources, MeshOsResources } from '../operator/kube/resources.js';
 import { startTestOperator, type RunningOperator } from '../test/support/operator.js';
 import { createAgentHealingModule, networkPolicyResource } from './agent-module.js';
 import { QUARANTINE_CONDITION, QUARANTINE_OVERRIDE_ANNOTATION } from './quarantine.js';
@@ -65,7 +66,15 @@ describe('agent healing: quarantine and rollback', () => {
 
   it('rolls back a new revision that cannot become ready, and says why', async () => {
     await client.create(MeshOsResources.agent, testAgent(namespace, 'rolling', mesh, 2));
-    await eventually('Agent Ready', async () => (await agent('rolling')).status?.phase === 'Ready', 90_000, 250);
+    // On a timeout, say what the Agent and its pods were waiting for.
+    const readyOrExplain = async (): Promise<boolean> => {
+      const current = await agent('rolling');
+      if (current.status?.phase === 'Ready') return true;
+      const pods = await client.list<KubeObject & { spec?: { nodeName?: string }; status?: { phase?: string; conditions?: { type: string; status: string; message?: string }[] } }>(CoreResources.pod, namespace);
+      const podStates = pods.items.map((p) => `${p.metadata.name}@${p.spec?.nodeName ?? '-'}:${p.status?.phase ?? '?'}${p.status?.conditions?.filter((c) => c.status !== 'True').map((c) => ` ${c.type}=${c.status} ${c.message ?? ''}`).join(';') ?? ''}`);
+      throw new Error(`phase ${current.status?.phase ?? '-'}, conditions ${JSON.stringify(current.status?.conditions?.map((c) => [c.type, c.status, c.reason, c.message]))}, pods ${podStates.join(', ')}`);
+    };
+    await eventually('Agent Ready', readyOrExplain, 90_000, 250);
     // Let revision 1 build a healthy record over the verification window.
     await new Promise((resolve) => setTimeout(resolve, 11_000));
     // Revision 2 asks for more CPU than any node has: its pods stay Pending (not ready).
