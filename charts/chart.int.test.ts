@@ -205,7 +205,12 @@ describe('charts/meshos on the local control plane', () => {
       const forbidden = await operator.metricValue('meshos_api_requests_total', { code: '403' });
       const allowed = await operator.metricValue('meshos_api_requests_total', { code: '200' });
       expect(allowed).toBeGreaterThan(0);
-      expect(forbidden, operator.logs.filter((l) => JSON.stringify(l).includes('forbidden')).map((l) => JSON.stringify(l)).join('\n')).toBe(0);
+      // A 403 is also what the API server answers for writes into a namespace being deleted
+      // (another test's): those are not RBAC denials. RBAC denials name the user.
+      const forbiddenLines = operator.logs.map((l) => JSON.stringify(l)).filter((l) => l.includes('forbidden'));
+      const terminating = forbiddenLines.filter((l) => l.includes('because it is being terminated')).length;
+      expect(forbiddenLines.filter((l) => l.includes('is forbidden: User')), 'RBAC denials').toEqual([]);
+      expect(forbidden - terminating, forbiddenLines.join('\n')).toBeLessThanOrEqual(0);
     } finally {
       await operator.stop();
       await client.delete(MeshOsResources.mesh, undefined, mesh).catch(() => undefined);
