@@ -62,6 +62,8 @@ describe('agent healing: quarantine and rollback', () => {
     await eventually('NetworkPolicy removed', async () => !(await policyExists('shady')), 30_000);
     await eventually('Agent Ready again', async () => (await agent('shady')).status?.phase === 'Ready', 60_000, 250);
     expect((await agent('shady')).status?.conditions?.find((c) => c.type === QUARANTINE_CONDITION)?.reason).toBe('OperatorOverride');
+    // The raised threshold would quarantine the next test's Agent too (same Mesh): put it back.
+    await client.patch(MeshOsResources.mesh, undefined, mesh, { spec: { healing: { quarantineTrustThreshold: 0 } } });
   }, 180_000);
 
   it('rolls back a new revision that cannot become ready, and says why', async () => {
