@@ -62,7 +62,7 @@ class FakeApiServer {
     for (const w of this.watches.splice(0)) w.response.destroy();
   }
 
-  private broadcast(event: unknown): void {
+  broadcast(event: unknown): void {
     for (const w of this.watches) w.response.write(JSON.stringify(event) + '\n');
   }
 
@@ -139,6 +139,21 @@ describe('Informer (against a scripted API)', () => {
     expect(seen).toEqual(['add a', 'add b', 'update a', 'delete b']);
     expect(informer.store.keys()).toEqual(['ns/a']);
     expect(informer.resourceVersion).toBe(String(fake.resourceVersion));
+  });
+
+  it('keeps objects in the cache without metadata.managedFields', async () => {
+    const { informer } = await start();
+    const listed = fake.put('a');
+    (listed.metadata as { managedFields?: unknown[] }).managedFields = [{ manager: 'kubectl', operation: 'Apply' }];
+    await informer.waitForSync();
+    await eventually(() => fake.watches.length === 1);
+    const watched = { metadata: { name: 'b', namespace: 'ns', resourceVersion: String(++fake.resourceVersion), managedFields: [{ manager: 'x' }] } } as KubeObject;
+    fake.objects.set('b', watched);
+    fake.broadcast({ type: 'ADDED', object: watched });
+    await eventually(() => informer.store.get('ns/b') !== undefined);
+    expect(informer.store.get('ns/a')?.metadata).not.toHaveProperty('managedFields');
+    expect(informer.store.get('ns/b')?.metadata).not.toHaveProperty('managedFields');
+    expect(informer.store.get('ns/a')?.metadata.name).toBe('a');
   });
 
   it('relists on 410 Gone (HTTP status and ERROR event) and reports what changed meanwhile', async () => {

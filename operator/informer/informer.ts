@@ -161,7 +161,7 @@ export class Informer<T extends KubeObject> {
         ...(this.options.labelSelector ? { labelSelector: this.options.labelSelector } : {}),
       });
       if (signal.aborted) return;
-      for (const item of page.items) listed.set(objectKey(item), this.withTypeMeta(item));
+      for (const item of page.items) listed.set(objectKey(item), this.forCache(item));
       continueToken = page.metadata.continue || undefined;
       resourceVersion = page.metadata.resourceVersion ?? resourceVersion;
     } while (continueToken);
@@ -244,7 +244,7 @@ export class Informer<T extends KubeObject> {
   }
 
   private apply(event: WatchEvent<T>): void {
-    const object = this.withTypeMeta(event.object);
+    const object = this.forCache(event.object);
     const resourceVersion = object.metadata.resourceVersion;
     if (resourceVersion) this.lastResourceVersion = resourceVersion;
     switch (event.type) {
@@ -281,8 +281,14 @@ export class Informer<T extends KubeObject> {
     return stop;
   }
 
-  /** List items come without apiVersion/kind; fill them in so owner references and logs can use them. */
-  private withTypeMeta(object: T): T {
+  /**
+   * What the cache keeps of an object. List items come without apiVersion/kind: fill them in so
+   * owner references and logs can use them. metadata.managedFields goes: no controller reads it
+   * from a cache, and it is often the largest part of an object (controller-runtime strips it by
+   * default for the same reason); an update sent from a cached copy leaves it as it is on the server.
+   */
+  private forCache(object: T): T {
+    delete (object.metadata as { managedFields?: unknown }).managedFields;
     if (object.kind && object.apiVersion) return object;
     object.kind ??= this.type.kind;
     object.apiVersion ??= this.type.group === '' ? this.type.version : `${this.type.group}/${this.type.version}`;
