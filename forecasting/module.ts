@@ -16,7 +16,7 @@ import type { FittedModel } from './models/model.js';
 import type { LstmOptions } from './models/lstm.js';
 import { capacityPlans, cpuCores, dailyGrowth, type AgentDemandForecast, type NodeCapacity } from './plan.js';
 import { tuneHeadroom } from './replay.js';
-import { clampReplicas, predictiveReplicas, reactiveReplicas, Stabiliser, windowUpper, type Headroom } from './scaling.js';
+import { clampReplicas, correctWindow, predictiveReplicas, reactiveReplicas, smoothedError, Stabiliser, windowUpper, type ErrorCorrection, type Headroom } from './scaling.js';
 
 export const NAME = 'forecasting';
 export const FORECASTING_FIELD_MANAGER = 'meshos-forecasting';
@@ -64,7 +64,7 @@ interface AgentState {
   lastScrapeMs: number;
   lastTrainMs: number;
   /** Fitted for the scaling lead window, with the headroom above its forecast peak (as the benchmark tunes it). */
-  short?: Fit & { headroom: Headroom; quantile: number };
+  short?: Fit & { headroom: Headroom; quantile: number; correction: ErrorCorrection };
   /** Fitted for 24 hours, used for status and plans. */
   long?: Fit & { growthPerDay: number; dispose(): void };
   /** Upper forecasts issued per slot time, to see when actual demand beats them. */
@@ -219,7 +219,7 @@ export function createForecastingModule(options: ForecastingOptions = {}): Forec
       maxReplicas: agent.spec.runtime.maxReplicas ?? 100,
       targetUtilisation: REACTIVE_TARGET_UTILISATION,
     }, { costBudget: 1.1, ...(agent.spec.autoscaling?.quantile !== undefined ? { quantiles: [agent.spec.autoscaling.quantile] } : {}) });
-    state.short = { model: short.selected.model, key: short.selected.key, upperOffsets: short.upperOffsets, stepMs, headroom: tuned.headroom, quantile: tuned.quantile };
+    state.short = { model: short.selected.model, key: short.selected.key, upperOffsets: short.upperOffsets, stepMs, headroom: tuned.headroom, quantile: tuned.quantile, correction: tuned.correction };
     // The 24-hour model reads at most 5-minute steps: a 90-day plan stays cheap to forecast.
     const factor = Math.max(1, Math.floor(300_000 / stepMs));
     const coarse = factor > 1 ? Array.from({ length: Math.floor(series.length / factor) }, (_, i) => series.slice(i * factor, (i + 1) * factor).reduce((s, v) => s + v, 0) / factor) : series;
@@ -394,7 +394,12 @@ export function createForecastingModule(options: ForecastingOptions = {}): Forec
     }
     const fit = state.short;
     const steps = Math.max(0, stale) + leadSteps + 1;
-    const point = fit.model.forecastAt(series, [series.length], steps)[0] ?? [];
+    // The error correction as tuned: the model's one-step errors over the last intervals, smoothed
+    // (older errors weigh less than 1e-4 after 48 intervals at the slowest smoothing tried).
+    const recentOrigins = Array.from({ length: Math.min(48, series.length - 1) }, (_, i) => series.length - Math.min(48, series.length - 1) + i);
+    const oneStep = fit.correction.gain === 0 ? [] : fit.model.forecastAt(series, recentOrigins, 1).map((f) => f[0] ?? 0);
+    const error = fit.correction.gain === 0 ? 0 : smoothedError(recentOrigins.map((origin) => series[origin] ?? 0), oneStep, fit.correction.smoothing);
+    const point = correctWindow(fit.model.forecastAt(series, [series.length], steps)[0] ?? [], error, fit.correction);
     // The same decision as the benchmark's replay (forecasting/replay.ts replayPredictive): the
     // upper forecast of the lead window's peak, kept per slot for the reactive correction.
     const upperPeak = windowUpper(point.slice(Math.max(0, stale), Math.max(0, stale) + leadSteps + 1), fit.headroom);
