@@ -1,13 +1,15 @@
 // The forecasting kernel module: records each autoscaled Agent's demand (scraped or pushed),
 // keeps it in a ConfigMap per Agent so a restart loses nothing, fits forecasting models off the
 // reconcile path, proposes `scale` actions ahead of forecast peaks (the loop's policy gate decides
-// and records them as Events), and writes forecasts to Agent status and capacity plans to Mesh status.
+// and records them as Events), reserves capacity ahead of forecast peaks through the scheduler's
+// Agent annotation (the same way), and writes forecasts to Agent status and capacity plans to Mesh status.
 import type { Agent, Mesh } from '../crds/types.js';
 import type { Action, ExecutionResult, KernelModule, ModuleContext, ProposedAction } from '../kernel/contract.js';
 import { applyStatus, serverSideApply } from '../operator/kube/apply.js';
 import { getErrorMessage, isNotFound } from '../operator/kube/errors.js';
 import type { KubeObject } from '../operator/kube/object.js';
 import { CoreResources, MeshOsResources } from '../operator/kube/resources.js';
+import { RESERVATION_TTL_MS, RESERVE_ANNOTATION } from '../scheduler/scheduler.js';
 import { DemandHistory, type EncodedHistory } from './demand/history.js';
 import type { DemandSample, DemandSink } from './demand/push-server.js';
 import { CounterRate, scrapeDemand } from './demand/scrape.js';
@@ -15,7 +17,6 @@ import { disposeSelection, selectModel } from './forecaster.js';
 import type { FittedModel } from './models/model.js';
 import type { LstmOptions } from './models/lstm.js';
 import { capacityPlans, cpuCores, dailyGrowth, type AgentDemandForecast, type NodeCapacity } from './plan.js';
-import { RESERVATION_TTL_MS, RESERVE_ANNOTATION } from '../scheduler/scheduler.js';
 import { tuneHeadroom } from './replay.js';
 import { annotationChange, plannedReservation } from './reservation.js';
 import { clampReplicas, correctWindow, predictiveReplicas, reactiveReplicas, smoothedError, Stabiliser, windowUpper, type ErrorCorrection, type Headroom } from './scaling.js';
