@@ -30,7 +30,8 @@ describe('predictive scaling through the kernel loop', () => {
 
   async function startOperator(): Promise<{ port: number }> {
     const forecasting = createForecastingModule({ trainIntervalMs: 2_000, planIntervalMs: 2_000, persistIntervalMs: 500 });
-    operator = await startTestOperator({ kernelModules: [forecasting.module], kernelIntervalMs: 500 });
+    // meshos-scheduler runs too (for this namespace's pods), so reservations reach it.
+    operator = await startTestOperator({ kernelModules: [forecasting.module], kernelIntervalMs: 500, scheduler: { namespace } });
     demandServer = await startDemandServer('127.0.0.1', 0, forecasting.demand);
     return { port: demandServer.port };
   }
@@ -131,6 +132,13 @@ describe('predictive scaling through the kernel loop', () => {
       return found.some((e) => e.reason === 'ActionExecuted') ? found : undefined;
     }, 60_000, 500);
     expect(events.map((e) => e.reason)).toContain('ActionExecuted');
+    // The scheduler acted on the annotation: it holds room for the Agent's coming replicas.
+    const held = await eventually('scheduler reservation Event', async () => {
+      const list = await client.list<KubeObject & { reason?: string; note?: string; regarding?: { name?: string } }>(CoreResources.event, namespace);
+      return list.items.find((e) => e.regarding?.name === name && e.reason === 'Reserved');
+    }, 60_000, 500);
+    expect(held.note).toMatch(/^Reserved room for [1-9]\d* of \d+ replicas on /);
+    expect(operator?.manager.scheduler?.listHolds().some((h) => h.agent === `${namespace}/${name}`)).toBe(true);
   });
 
   it('rejects autoscaling without a capacity per replica, or scraping without a metric, naming the field', async () => {
