@@ -14,7 +14,8 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { denseSplit, disposeSelection, selectModel, type ScoredModel } from '../forecasting/forecaster.js';
 import { forecastErrors, maseScale, type Errors } from '../forecasting/metrics.js';
-import { allocateHeadroom, headroomCandidates, leadForecasts, replayPredictive, replayReactive, type HeadroomCandidates, type ScalingSetup } from '../forecasting/replay.js';
+import { allocateHeadroom, correctForecasts, headroomCandidates, leadForecasts, replayPredictive, replayReactive, type HeadroomCandidates, type ScalingSetup } from '../forecasting/replay.js';
+import type { ErrorCorrection } from '../forecasting/scaling.js';
 import { parseCsv, regularise, seasonCandidates } from '../forecasting/series.js';
 
 const DEFAULT_SERIES = [
@@ -55,15 +56,34 @@ function percentile(values: readonly number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
 }
 
+interface Period {
+  from: string;
+  to: string;
+  intervals: number;
+}
+
 interface SeriesReport {
   accuracy: Record<string, Errors & { model?: string }>;
-  predictive?: { slaViolationRate: number; replicaHours: number; violations: number; intervals: number; quantile: number; headroomPower: number; model: string };
+  predictive?: {
+    slaViolationRate: number;
+    replicaHours: number;
+    violations: number;
+    intervals: number;
+    quantile: number;
+    headroomPower: number;
+    correction: ErrorCorrection;
+    model: string;
+    /** What the settings were chosen on, as on the selection block: violations and replica-hours of the chosen settings and of the reactive policy. */
+    tuning: { violations: number; replicaHours: number; reactiveViolations: number; reactiveReplicaHours: number };
+  };
   reactive: { slaViolationRate: number; replicaHours: number; violations: number; intervals: number };
   trainSeconds: number;
   forecastMs: number;
   split: { stepSeconds: number; points: number; fitPrefixPoints: number; selectionOrigins: number; evaluationOrigins: number };
+  /** The scaler's tuning period and evaluated (replayed) period, disjoint, tuning first. */
+  periods: { tuning: Period; tuningReplay: Period; evaluated: Period };
   /** For the predictive replay once every series' headroom is allocated. */
-  scaler: { values: number[]; evalStart: number; setup: ScalingSetup; model: string; forecasts: number[][]; options: HeadroomCandidates };
+  scaler: { values: number[]; selectStart: number; evalStart: number; setup: ScalingSetup; model: string; forecasts: number[][]; options: HeadroomCandidates };
 }
 
 async function benchSeries(file: string): Promise<SeriesReport> {
@@ -127,8 +147,12 @@ async function benchSeries(file: string): Promise<SeriesReport> {
   const steps = Math.max(1, Math.ceil(LEAD_MS / series.stepMs)) + 1;
   const shortSelection = await selectModel(values, { stepMs: series.stepMs, horizon: steps, evaluationOrigins: 0, lstm: false, split: denseSplit(split, steps) });
   const scalerModel = shortSelection.selected.model;
-  const options = headroomCandidates(values, scalerModel, split.selectStart, split.evalStart, setup);
-  const forecasts = leadForecasts(values, scalerModel, split.evalStart, values.length, steps);
+  // Lead-window forecasts at every interval from the selection block on, each from the values before it.
+  const forecasts = leadForecasts(values, scalerModel, split.selectStart, values.length, steps);
+  const options = headroomCandidates(values, forecasts, split.selectStart, split.evalStart, setup);
+  const at = (index: number): string => new Date(series.startMs + index * series.stepMs).toISOString();
+  const period = (from: number, to: number): Period => ({ from: at(from), to: at(to), intervals: to - from });
+  const middle = split.selectStart + Math.floor((split.evalStart - split.selectStart) / 2);
   const reactive = replayReactive(values, split.evalStart, values.length, setup);
   disposeSelection(selection);
   return {
@@ -143,7 +167,8 @@ async function benchSeries(file: string): Promise<SeriesReport> {
       selectionOrigins: split.selectionOrigins.length,
       evaluationOrigins: split.evaluationOrigins.length,
     },
-    scaler: { values, evalStart: split.evalStart, setup, model: shortSelection.selected.key, forecasts, options },
+    periods: { tuning: period(split.selectStart, split.evalStart), tuningReplay: period(middle, split.evalStart), evaluated: period(split.evalStart, values.length) },
+    scaler: { values, selectStart: split.selectStart, evalStart: split.evalStart, setup, model: shortSelection.selected.key, forecasts, options },
   };
 }
 
@@ -165,10 +190,19 @@ async function main(): Promise<void> {
   reports.forEach(([file, r], i) => {
     const pick = picks[i];
     if (!pick) throw new Error(`no headroom for ${file}`);
-    const { values, evalStart, setup, forecasts, model } = r.scaler;
-    r.predictive = { ...replayPredictive(values, evalStart, values.length, forecasts, pick.headroom, setup), quantile: pick.quantile, headroomPower: pick.headroom.power, model };
+    const { values, selectStart, evalStart, setup, forecasts, model } = r.scaler;
+    // The correction's smoothed error runs on from the selection block into the evaluated one.
+    const corrected = correctForecasts(values, forecasts, selectStart, pick.correction).slice(evalStart - selectStart);
+    r.predictive = {
+      ...replayPredictive(values, evalStart, values.length, corrected, pick.headroom, setup),
+      quantile: pick.quantile,
+      headroomPower: pick.headroom.power,
+      correction: pick.correction,
+      model,
+      tuning: { violations: pick.selection.violations, replicaHours: round(pick.selection.replicaHours, 2), reactiveViolations: r.scaler.options.reactive.violations, reactiveReplicaHours: round(r.scaler.options.reactive.replicaHours, 2) },
+    };
     process.stdout.write(
-      `${file}: violations predictive ${r.predictive.violations}/${r.predictive.intervals} (q ${pick.quantile}, scale ^${pick.headroom.power}, ${model}) reactive ${r.reactive.violations}; hours ${round(r.predictive.replicaHours, 1)} vs ${round(r.reactive.replicaHours, 1)}\n`,
+      `${file}: violations predictive ${r.predictive.violations}/${r.predictive.intervals} (q ${pick.quantile}, scale ^${pick.headroom.power}, correction ${pick.correction.gain}/${pick.correction.smoothing}, ${model}) reactive ${r.reactive.violations}; hours ${round(r.predictive.replicaHours, 1)} vs ${round(r.reactive.replicaHours, 1)}\n`,
     );
   });
   const mean: Record<string, Errors> = {};
@@ -202,7 +236,9 @@ async function main(): Promise<void> {
       violationReductionPercent: round((1 - predictive.violations / Math.max(1, reactive.violations)) * 100, 1),
       extraReplicaHoursPercent: round((predictive.replicaHours / Math.max(1e-9, reactive.replicaHours) - 1) * 100, 1),
       perSeries: Object.fromEntries(Object.entries(perSeries).map(([file, r]) => [file, { predictive: r.predictive, reactive: r.reactive }])),
-      method: `Replay of the evaluation block of each series as one Agent's demand. Capacity per replica = the fit prefix's 95th percentile / ${REPLICAS_AT_TRAINING_P95}. Scale-ups are ready ${LEAD_MS / 60_000} min (rounded up to whole steps) after the decision, scale-downs at once; both policies have ${STABILISATION_MS / 60_000}-min scale-down stabilisation (the highest recommendation made within the last ${STABILISATION_MS / 60_000} min, both ends included) and min 1 replica. Reactive: HPA rule desired = ceil(current x utilisation / ${TARGET_UTILISATION}) with tolerance 0.1 on the last interval's demand. Predictive (forecasting/replay.ts replayPredictive, the same decision as the runtime module): a model selected for the lead window (on dense origins of the selection block's first half) forecasts the lead window; replicas = (forecast peak of the window + headroom) / capacity, where headroom = a quantile of past residuals of the window peak (highest actual - highest forecast in the window) times max(forecast peak, floor)^power, power 0 (absolute), 0.5 or 1 (relative); at least the recent actual demand when it beat the upper forecast two intervals running (reactive correction); no floor at the reactive rule's recommendation. The quantile level and power are chosen on the selection block only (residuals from its first half, replayed on its second half): one exchange rate between violations and replica-hours for all series, the one with the fewest violations summed whose replica-hours summed stay within ${COST_BUDGET}x the reactive policy's on the same blocks (the issue's +10%); the offset used is then that quantile over the whole selection block. Diagnostic, not used: choosing quantile and power per series on the evaluation block itself reaches at best 51.5% fewer violations at +9.9% replica-hours, so 50% is at the edge of what these forecasts allow. A violation: demand in an interval above ready replicas x capacity.`,
+      method: `Replay of the evaluation block of each series as one Agent's demand. Capacity per replica = the fit prefix's 95th percentile / ${REPLICAS_AT_TRAINING_P95}. Scale-ups are ready ${LEAD_MS / 60_000} min (rounded up to whole steps) after the decision, scale-downs at once; both policies have ${STABILISATION_MS / 60_000}-min scale-down stabilisation (the highest recommendation made within the last ${STABILISATION_MS / 60_000} min, both ends included) and min 1 replica. Reactive: HPA rule desired = ceil(current x utilisation / ${TARGET_UTILISATION}) with tolerance 0.1 on the last interval's demand. Predictive (forecasting/replay.ts replayPredictive, the same decision as the runtime module): a model selected for the lead window (on dense origins of the selection block's first half) forecasts the lead window; the forecast is moved by the error correction (gain x the model's recent one-step errors, exponentially smoothed); replicas = (corrected forecast peak of the window + headroom) / capacity, where headroom = a quantile of past residuals of the window peak (highest actual - highest corrected forecast in the window) times max(forecast peak, floor)^power, power 0 (absolute), 0.5 or 1 (relative); at least the recent actual demand when it beat the upper forecast two intervals running (reactive correction); no floor at the reactive rule's recommendation. A violation: demand in an interval above ready replicas x capacity.`,
+      settingsChosenOn: `Per series, on its tuning period only (scaling.periods.<file>.tuning = the forecaster's selection block, which ends where the evaluated period begins; disjoint from it, nothing after it is read): every error correction (gain 0, 0.5, 1 x smoothing 0.2, 0.5, 1) x quantile level (0.1 to 0.99) x headroom power (0, 0.5, 1) takes its residuals from the tuning period's first half and is replayed on its second half (tuningReplay). One exchange rate between violations and replica-hours is shared by all series: the rate whose per-series picks have the fewest violations summed with replica-hours summed within ${COST_BUDGET}x the reactive policy's on the same tuning replays (the issue's +10%). The headroom offset used on the evaluated period is then the chosen quantile of the residuals over the whole tuning period. No figure of the evaluated period is used to choose anything; perSeries.<file>.predictive.tuning gives the chosen settings' figures on the tuning replay.`,
+      periods: Object.fromEntries(Object.entries(perSeries).map(([file, r]) => [file, r.periods])),
     },
     training: {
       secondsPerSeries: round(Object.values(perSeries).reduce((s, r) => s + r.trainSeconds, 0) / Math.max(1, files.length), 2),

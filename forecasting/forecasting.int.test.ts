@@ -12,6 +12,7 @@ import { startTestOperator, type RunningOperator } from '../test/support/operato
 import { eventually } from '../test/support/wait.js';
 import { DemandHistory, type EncodedHistory } from './demand/history.js';
 import { startDemandServer } from './demand/push-server.js';
+import { RESERVE_ANNOTATION } from '../scheduler/scheduler.js';
 import { createForecastingModule, demandConfigMapName } from './module.js';
 
 const STEP_MS = 60_000;
@@ -29,7 +30,8 @@ describe('predictive scaling through the kernel loop', () => {
 
   async function startOperator(): Promise<{ port: number }> {
     const forecasting = createForecastingModule({ trainIntervalMs: 2_000, planIntervalMs: 2_000, persistIntervalMs: 500 });
-    operator = await startTestOperator({ kernelModules: [forecasting.module], kernelIntervalMs: 500 });
+    // meshos-scheduler runs too (for this namespace's pods), so reservations reach it.
+    operator = await startTestOperator({ kernelModules: [forecasting.module], kernelIntervalMs: 500, scheduler: { namespace } });
     demandServer = await startDemandServer('127.0.0.1', 0, forecasting.demand);
     return { port: demandServer.port };
   }
@@ -79,7 +81,7 @@ describe('predictive scaling through the kernel loop', () => {
 
     const executed = await eventually(
       'scale-up executed by the kernel loop',
-      () => operator?.manager.decisions.query({ module: 'forecasting' }).find((d: DecisionRecord) => d.outcome === 'executed'),
+      () => operator?.manager.decisions.query({ module: 'forecasting' }).find((d: DecisionRecord) => d.kind === 'scale' && d.outcome === 'executed'),
       90_000,
       250,
     );
@@ -93,6 +95,50 @@ describe('predictive scaling through the kernel loop', () => {
 
     const forecast = await eventually('forecast in Agent status', async () => (await client.get<Agent>(MeshOsResources.agent, namespace, agentName)).status?.forecast);
     expect(forecast['model']).toEqual(expect.any(String));
+  });
+
+  it('reserves capacity through the scheduler annotation ahead of a forecast peak, as an action with Events', async () => {
+    // Predictive scaling off for this Agent: its replicas stay at 1 until demand rises, so the
+    // reservation for the coming peak is what prepares for it.
+    const name = 'reserved';
+    const agent: Agent = testAgent(namespace, name, mesh, 1);
+    agent.spec.runtime = { ...agent.spec.runtime, minReplicas: 1, maxReplicas: 20 };
+    agent.spec.autoscaling = { enabled: true, predictive: false, source: 'Push', capacityPerReplica: 10, intervalSeconds: 60, seasonSeconds: PERIOD * 60, leadTimeSeconds: 300, quantile: 0.9 };
+    await client.create(MeshOsResources.agent, agent);
+    const url = `http://127.0.0.1:${demandServer?.port ?? 0}/v1/demand/${namespace}/${name}`;
+    const lastMinute = Math.floor(Date.now() / STEP_MS);
+    const peakMinute = lastMinute + 4;
+    const samples = Array.from({ length: 180 }, (_, i) => {
+      const minute = lastMinute - 179 + i;
+      return { time: new Date(minute * STEP_MS).toISOString(), value: (minute - peakMinute) % PERIOD === 0 ? PEAK : BASE };
+    });
+    await eventually('push accepted', async () => (await fetch(url, { method: 'POST', body: JSON.stringify({ samples }) })).status === 204, 60_000, 500);
+
+    const reserved = await eventually(
+      'reservation annotation on the Agent',
+      async () => (await client.get<Agent>(MeshOsResources.agent, namespace, name)).metadata.annotations?.[RESERVE_ANNOTATION],
+      90_000,
+      250,
+    );
+    // The peak (95/s) needs 10 replicas of 10/s; 1 runs: room for at least 9 more.
+    expect(Number(reserved)).toBeGreaterThanOrEqual(Math.ceil(PEAK / 10) - 1);
+    expect((await client.get<Agent>(MeshOsResources.agent, namespace, name)).spec.runtime.replicas).toBe(1);
+    const decisions = operator?.manager.decisions.query({ module: 'forecasting' }).filter((d: DecisionRecord) => d.kind === 'reserve' && d.target.name === name) ?? [];
+    expect(decisions.map((d) => d.outcome)).toEqual(expect.arrayContaining(['proposed', 'allowed', 'executed']));
+    expect(decisions.find((d) => d.outcome === 'proposed')?.reason).toMatch(/upper forecast peak .* reserving room for \d+ more/);
+    const events = await eventually('reservation Events on the Agent', async () => {
+      const list = await client.list<KubeObject & { reason?: string; action?: string; regarding?: { name?: string } }>(CoreResources.event, namespace);
+      const found = list.items.filter((e) => e.regarding?.name === name && e.action === 'forecasting/reserve');
+      return found.some((e) => e.reason === 'ActionExecuted') ? found : undefined;
+    }, 60_000, 500);
+    expect(events.map((e) => e.reason)).toContain('ActionExecuted');
+    // The scheduler acted on the annotation: it holds room for the Agent's coming replicas.
+    const held = await eventually('scheduler reservation Event', async () => {
+      const list = await client.list<KubeObject & { reason?: string; note?: string; regarding?: { name?: string } }>(CoreResources.event, namespace);
+      return list.items.find((e) => e.regarding?.name === name && e.reason === 'Reserved');
+    }, 60_000, 500);
+    expect(held.note).toMatch(/^Reserved room for [1-9]\d* of \d+ replicas on /);
+    expect(operator?.manager.scheduler?.listHolds().some((h) => h.agent === `${namespace}/${name}`)).toBe(true);
   });
 
   it('rejects autoscaling without a capacity per replica, or scraping without a metric, naming the field', async () => {

@@ -1,13 +1,15 @@
 // The forecasting kernel module: records each autoscaled Agent's demand (scraped or pushed),
 // keeps it in a ConfigMap per Agent so a restart loses nothing, fits forecasting models off the
 // reconcile path, proposes `scale` actions ahead of forecast peaks (the loop's policy gate decides
-// and records them as Events), and writes forecasts to Agent status and capacity plans to Mesh status.
+// and records them as Events), reserves capacity ahead of forecast peaks through the scheduler's
+// Agent annotation (the same way), and writes forecasts to Agent status and capacity plans to Mesh status.
 import type { Agent, Mesh } from '../crds/types.js';
 import type { Action, ExecutionResult, KernelModule, ModuleContext, ProposedAction } from '../kernel/contract.js';
 import { applyStatus, serverSideApply } from '../operator/kube/apply.js';
 import { getErrorMessage, isNotFound } from '../operator/kube/errors.js';
 import type { KubeObject } from '../operator/kube/object.js';
 import { CoreResources, MeshOsResources } from '../operator/kube/resources.js';
+import { RESERVATION_TTL_MS, RESERVE_ANNOTATION } from '../scheduler/scheduler.js';
 import { DemandHistory, type EncodedHistory } from './demand/history.js';
 import type { DemandSample, DemandSink } from './demand/push-server.js';
 import { CounterRate, scrapeDemand } from './demand/scrape.js';
@@ -16,7 +18,8 @@ import type { FittedModel } from './models/model.js';
 import type { LstmOptions } from './models/lstm.js';
 import { capacityPlans, cpuCores, dailyGrowth, type AgentDemandForecast, type NodeCapacity } from './plan.js';
 import { tuneHeadroom } from './replay.js';
-import { clampReplicas, predictiveReplicas, reactiveReplicas, Stabiliser, windowUpper, type Headroom } from './scaling.js';
+import { annotationChange, plannedReservation } from './reservation.js';
+import { clampReplicas, correctWindow, predictiveReplicas, reactiveReplicas, smoothedError, Stabiliser, windowUpper, type ErrorCorrection, type Headroom } from './scaling.js';
 
 export const NAME = 'forecasting';
 export const FORECASTING_FIELD_MANAGER = 'meshos-forecasting';
@@ -40,6 +43,11 @@ export interface ForecastingOptions {
   persistIntervalMs?: number;
   /** History kept per Agent. Default 35 days (four weekly seasons and a bit). */
   maxHistoryDays?: number;
+  /**
+   * How far ahead a forecast peak reserves capacity through the scheduler (the Agent annotation
+   * meshos.dev/reserve-replicas). Default: the scheduler's reservation lifetime, 15 minutes.
+   */
+  reservationHorizonMs?: number;
   /** The LSTM is off by default in the operator (the classical models fit in milliseconds). */
   lstm?: LstmOptions | false;
 }
@@ -64,13 +72,14 @@ interface AgentState {
   lastScrapeMs: number;
   lastTrainMs: number;
   /** Fitted for the scaling lead window, with the headroom above its forecast peak (as the benchmark tunes it). */
-  short?: Fit & { headroom: Headroom; quantile: number };
+  short?: Fit & { headroom: Headroom; quantile: number; correction: ErrorCorrection };
   /** Fitted for 24 hours, used for status and plans. */
   long?: Fit & { growthPerDay: number; dispose(): void };
   /** Upper forecasts issued per slot time, to see when actual demand beats them. */
   upperBySlot: Map<number, number>;
   stabiliser: Stabiliser;
   lastProposed?: { replicas: number; atMs: number };
+  lastReservation?: { value: string | null; atMs: number };
 }
 
 const keyOf = (agent: Agent): string => `${agent.metadata.namespace ?? ''}/${agent.metadata.name ?? ''}`;
@@ -98,6 +107,7 @@ export function createForecastingModule(options: ForecastingOptions = {}): Forec
   const planIntervalMs = options.planIntervalMs ?? 15 * 60_000;
   const persistIntervalMs = options.persistIntervalMs ?? 60_000;
   const maxHistoryMs = (options.maxHistoryDays ?? 35) * 86_400_000;
+  const reservationHorizonMs = options.reservationHorizonMs ?? RESERVATION_TTL_MS;
   const states = new Map<string, AgentState>();
   let context: ModuleContext | undefined;
   let background: Promise<void> | undefined;
@@ -219,7 +229,7 @@ export function createForecastingModule(options: ForecastingOptions = {}): Forec
       maxReplicas: agent.spec.runtime.maxReplicas ?? 100,
       targetUtilisation: REACTIVE_TARGET_UTILISATION,
     }, { costBudget: 1.1, ...(agent.spec.autoscaling?.quantile !== undefined ? { quantiles: [agent.spec.autoscaling.quantile] } : {}) });
-    state.short = { model: short.selected.model, key: short.selected.key, upperOffsets: short.upperOffsets, stepMs, headroom: tuned.headroom, quantile: tuned.quantile };
+    state.short = { model: short.selected.model, key: short.selected.key, upperOffsets: short.upperOffsets, stepMs, headroom: tuned.headroom, quantile: tuned.quantile, correction: tuned.correction };
     // The 24-hour model reads at most 5-minute steps: a 90-day plan stays cheap to forecast.
     const factor = Math.max(1, Math.floor(300_000 / stepMs));
     const coarse = factor > 1 ? Array.from({ length: Math.floor(series.length / factor) }, (_, i) => series.slice(i * factor, (i + 1) * factor).reduce((s, v) => s + v, 0) / factor) : series;
@@ -373,6 +383,18 @@ export function createForecastingModule(options: ForecastingOptions = {}): Forec
     if (agents.length > 0 && nowMs - lastPlanMs >= planIntervalMs && (await writePlans(ctx, agents)) > 0) lastPlanMs = nowMs;
   }
 
+  /**
+   * The error correction as tuned: the model's one-step errors over the last intervals, smoothed
+   * (older errors weigh less than 1e-4 after 48 intervals at the slowest smoothing tried).
+   */
+  function correctionError(fit: NonNullable<AgentState['short']>, series: readonly number[]): number {
+    if (fit.correction.gain === 0) return 0;
+    const count = Math.min(48, series.length - 1);
+    const origins = Array.from({ length: count }, (_, i) => series.length - count + i);
+    const oneStep = fit.model.forecastAt(series, origins, 1).map((f) => f[0] ?? 0);
+    return smoothedError(origins.map((origin) => series[origin] ?? 0), oneStep, fit.correction.smoothing);
+  }
+
   /** The replica count this module wants for an Agent now, with its reasons, or undefined when it has nothing to go on. */
   function decide(agent: Agent & { spec: { autoscaling: AutoscalingSpec & { capacityPerReplica: number } } }, state: AgentState, mesh: Mesh | undefined, nowMs: number) {
     const lastMs = state.history.lastMs;
@@ -394,7 +416,8 @@ export function createForecastingModule(options: ForecastingOptions = {}): Forec
     }
     const fit = state.short;
     const steps = Math.max(0, stale) + leadSteps + 1;
-    const point = fit.model.forecastAt(series, [series.length], steps)[0] ?? [];
+    const error = correctionError(fit, series);
+    const point = correctWindow(fit.model.forecastAt(series, [series.length], steps)[0] ?? [], error, fit.correction);
     // The same decision as the benchmark's replay (forecasting/replay.ts replayPredictive): the
     // upper forecast of the lead window's peak, kept per slot for the reactive correction.
     const upperPeak = windowUpper(point.slice(Math.max(0, stale), Math.max(0, stale) + leadSteps + 1), fit.headroom);
@@ -415,10 +438,34 @@ export function createForecastingModule(options: ForecastingOptions = {}): Forec
     return { desired: forecastReplicas, mode: 'predictive', demand: lastDemand, forecastPeak: upperPeak, model: fit.key, quantile: fit.quantile };
   }
 
+  /** The upper forecast over the reservation horizon, as the scaler corrects it, and the reservation it calls for. */
+  function reservationFor(agent: Agent & { spec: { autoscaling: AutoscalingSpec & { capacityPerReplica: number } } }, state: AgentState, nowMs: number) {
+    const fit = state.short;
+    const lastMs = state.history.lastMs;
+    if (!fit || lastMs === undefined) return undefined;
+    const stepMs = state.history.stepMs;
+    const stale = Math.max(0, Math.floor((nowMs - lastMs) / stepMs));
+    if (stale > 3 * (leadStepsOf(agent) + 1)) return undefined; // no fresh demand: keep what is there
+    const series = state.history.series();
+    const steps = Math.max(1, Math.ceil(reservationHorizonMs / stepMs)) + 1;
+    const point = fit.model.forecastAt(series, [series.length], stale + steps)[0] ?? [];
+    const error = correctionError(fit, series);
+    // Each step's upper forecast: the point forecast, corrected, plus the tuned headroom at its level.
+    const upper = correctWindow(point.slice(stale), error, fit.correction).map((value) => windowUpper([value], fit.headroom));
+    const reservation = plannedReservation({
+      upperOverHorizon: upper,
+      capacityPerReplica: agent.spec.autoscaling.capacityPerReplica,
+      currentReplicas: agent.spec.runtime.replicas ?? 1,
+      minReplicas: agent.spec.runtime.minReplicas ?? 1,
+      maxReplicas: agent.spec.runtime.maxReplicas ?? 100,
+    });
+    return { ...reservation, peakAtMs: lastMs + (stale + 1 + reservation.peakStep) * stepMs };
+  }
+
   const module: KernelModule = {
     name: NAME,
     observes: ['Mesh', 'Agent', 'Pod'],
-    actions: ['scale'],
+    actions: ['scale', 'reserve'],
 
     setup(ctx) {
       context = ctx;
@@ -474,10 +521,38 @@ export function createForecastingModule(options: ForecastingOptions = {}): Forec
           params: { from: current, to: desired, mode: decision.mode, demand: decision.demand, ...(decision.forecastPeak !== undefined ? { forecastPeak: decision.forecastPeak } : {}), ...(decision.model ? { model: decision.model } : {}) },
         });
       }
+      // Reservations ahead of the coming peak, through the scheduler's annotation.
+      for (const agent of agents) {
+        const state = states.get(keyOf(agent));
+        const reservation = state ? reservationFor(agent, state, nowMs) : undefined;
+        if (!state || !reservation) continue;
+        const current = agent.metadata.annotations?.[RESERVE_ANNOTATION];
+        const change = annotationChange(current, reservation.replicas);
+        if (change === undefined) continue;
+        if (state.lastReservation?.value === change && nowMs - state.lastReservation.atMs < 60_000) continue;
+        state.lastReservation = { value: change, atMs: nowMs };
+        const capacity = agent.spec.autoscaling.capacityPerReplica;
+        const peak = Math.round(reservation.peakDemand * 100) / 100;
+        proposals.push({
+          module: NAME,
+          kind: 'reserve',
+          target: { kind: 'Agent', name: agent.metadata.name ?? '', namespace: agent.metadata.namespace ?? '', mesh: agent.spec.meshRef },
+          reason:
+            change === null
+              ? `upper forecast peak ${peak}/s within the next ${Math.round(reservationHorizonMs / 60_000)} min needs no more than the ${agent.spec.runtime.replicas ?? 1} replicas running; releasing the reservation of ${current ?? ''}`
+              : `upper forecast peak ${peak}/s at ${new Date(reservation.peakAtMs).toISOString()} needs ${reservation.peakReplicas} replicas of ${capacity}/s; reserving room for ${change} more than the ${agent.spec.runtime.replicas ?? 1} running`,
+          risk: 0.1,
+          verifyWindowMs: 0,
+          agentsTouched: 1,
+          replicasAdded: 0,
+          params: { from: current ?? null, to: change, peakDemand: reservation.peakDemand, peakReplicas: reservation.peakReplicas, peakAt: new Date(reservation.peakAtMs).toISOString() },
+        });
+      }
       return proposals;
     },
 
     async execute(action: Action, ctx: ModuleContext): Promise<ExecutionResult> {
+      if (action.kind === 'reserve') return setReservation(action, action.params['to'], ctx);
       if (action.kind !== 'scale') throw new Error(`forecasting cannot execute ${action.kind}`);
       const key = `${action.target.namespace ?? ''}/${action.target.name}`;
       const agent = ctx.informers.agents.store.get(key);
@@ -489,12 +564,27 @@ export function createForecastingModule(options: ForecastingOptions = {}): Forec
     },
 
     async rollback(action: Action, result: ExecutionResult, ctx: ModuleContext): Promise<ExecutionResult> {
+      if (action.kind === 'reserve') return setReservation(action, result.undo?.['value'] ?? null, ctx);
       const replicas = Number(result.undo?.['replicas']);
       if (!Number.isInteger(replicas)) throw new Error('nothing to roll back to');
       await ctx.client.patch(MeshOsResources.agent, action.target.namespace, action.target.name, { spec: { runtime: { replicas } } });
       return { message: `restored Agent ${action.target.namespace ?? ''}/${action.target.name} to ${replicas} replicas` };
     },
   };
+
+  /** Sets (a string) or removes (null) the Agent's reservation annotation; the scheduler acts on it. */
+  async function setReservation(action: Action, value: unknown, ctx: ModuleContext): Promise<ExecutionResult> {
+    if (value !== null && (typeof value !== 'string' || !/^[1-9][0-9]*$/.test(value))) throw new Error(`reservation must be a positive integer string or null, got ${JSON.stringify(value)}`);
+    const key = `${action.target.namespace ?? ''}/${action.target.name}`;
+    const agent = ctx.informers.agents.store.get(key);
+    if (!agent) throw new Error(`Agent ${key} is gone; cannot reserve for it`);
+    const previous = agent.metadata.annotations?.[RESERVE_ANNOTATION] ?? null;
+    await ctx.client.patch(MeshOsResources.agent, action.target.namespace, action.target.name, { metadata: { annotations: { [RESERVE_ANNOTATION]: value } } });
+    return {
+      message: value === null ? `released the capacity reservation of Agent ${key}` : `reserved capacity for ${value} more replicas of Agent ${key} (${RESERVE_ANNOTATION})`,
+      undo: { value: previous },
+    };
+  }
 
   const demand: DemandSink = {
     get accepting() {

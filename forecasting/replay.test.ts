@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { FittedModel } from './models/model.js';
-import { allocateHeadroom, headroomCandidates, pickAtRate, replayPredictive, tuneHeadroom, windowResiduals, type HeadroomCandidate, type HeadroomCandidates, type ScalingSetup } from './replay.js';
-import { windowUpper } from './scaling.js';
+import { allocateHeadroom, correctForecasts, headroomCandidates, leadForecasts, pickAtRate, replayPredictive, tuneHeadroom, windowResiduals, type HeadroomCandidate, type HeadroomCandidates, type ScalingSetup } from './replay.js';
+import { NO_CORRECTION, smoothedError, windowUpper } from './scaling.js';
 
 const candidate = (quantile: number, violations: number, replicaHours: number): HeadroomCandidate => ({
   quantile,
+  correction: NO_CORRECTION,
   trial: { offset: quantile, power: 0, floor: 1 },
   headroom: { offset: quantile, power: 0, floor: 1 },
   selection: { intervals: 100, violations, slaViolationRate: violations / 100, replicaHours },
@@ -57,6 +58,26 @@ describe('lead-window headroom', () => {
   });
 });
 
+describe('error correction of the lead-window forecast', () => {
+  it('smooths the one-step errors, newest weighing most', () => {
+    expect(smoothedError([12, 14], [10, 10], 1)).toBe(4);
+    expect(smoothedError([12, 14], [10, 10], 0.5)).toBe(0.5 * 4 + 0.5 * (0.5 * 2));
+    expect(smoothedError([], [], 0.5)).toBe(0);
+  });
+
+  it('moves each window by the gain times the error smoothed over the origins before it only', () => {
+    // Demand runs 10 above a forecast of 20 from t=1 on; forecasts are made at origins 1, 2, 3.
+    const demand = [20, 30, 30, 30, 1e6];
+    const forecasts = [[20, 20], [20, 20], [20, 20]];
+    const corrected = correctForecasts(demand, forecasts, 1, { gain: 1, smoothing: 1 });
+    // Origin 1 has no error before it in the window; origin 2 sees t=1's error 10; origin 3, t=2's.
+    expect(corrected).toEqual([[20, 20], [30, 30], [30, 30]]);
+    expect(correctForecasts(demand, forecasts, 1, { gain: 0.5, smoothing: 0.5 })).toEqual([[20, 20], [22.5, 22.5], [23.75, 23.75]]);
+    // Never below zero.
+    expect(correctForecasts([0, 0, 0], [[5], [5]], 1, { gain: 1, smoothing: 1 })).toEqual([[5], [0]]);
+  });
+});
+
 describe('headroom choice on the selection block', () => {
   it('picks the fewest violations plus the exchange rate times replica-hours', () => {
     const options = [candidate(0.5, 30, 10), candidate(0.8, 10, 14), candidate(0.9, 4, 30)];
@@ -83,7 +104,8 @@ describe('headroom choice on the selection block', () => {
     const tuned = tuneHeadroom(demand, flat, 100, 300, setup);
     expect(tuneHeadroom(poisoned, flat, 100, 300, setup)).toEqual(tuned);
     // Within the budget on the selection block's second half.
-    expect(tuned.selection.replicaHours).toBeLessThanOrEqual(1.1 * headroomCandidates(demand, flat, 100, 300, setup).reactive.replicaHours);
+    const forecasts = leadForecasts(demand.slice(0, 300), flat, 100, 300, 3);
+    expect(tuned.selection.replicaHours).toBeLessThanOrEqual(1.1 * headroomCandidates(demand, forecasts, 100, 300, setup).reactive.replicaHours);
     // An Agent's own quantile is kept; only the scale is tuned.
     expect(tuneHeadroom(demand, flat, 100, 300, setup, { quantiles: [0.75] }).quantile).toBe(0.75);
   });

@@ -1,7 +1,7 @@
 // The predictive and reactive scalers replayed over a demand series with a fitted model: used by
 // the benchmark, and tuned (quantile level) only on the selection block, never on what is reported.
 import type { FittedModel } from './models/model.js';
-import { headroomScale, predictiveReplicas, reactiveReplicas, replay, Stabiliser, windowUpper, type Headroom, type ReplayOptions, type ReplayResult } from './scaling.js';
+import { correctWindow, headroomScale, NO_CORRECTION, predictiveReplicas, reactiveReplicas, replay, Stabiliser, windowUpper, type ErrorCorrection, type Headroom, type ReplayOptions, type ReplayResult } from './scaling.js';
 
 export interface ScalingSetup extends ReplayOptions {
   /** Reactive policy's target utilisation (demand / (replicas x capacity)). */
@@ -25,7 +25,7 @@ export function quantileOf(sorted: readonly number[], q: number): number {
  * in the window - highest point forecast in it) / headroomScale(forecast peak), sorted. The peak,
  * not each step: a violation happens when any interval before new replicas are ready beats them.
  */
-export function windowResiduals(values: readonly number[], forecasts: readonly number[][], from: number, to: number, steps: number, scale: Pick<Headroom, 'power' | 'floor'>): number[] {
+export function windowResiduals(values: readonly number[], forecasts: readonly (readonly number[])[], from: number, to: number, steps: number, scale: Pick<Headroom, 'power' | 'floor'>): number[] {
   const residuals: number[] = [];
   for (let origin = from; origin + steps <= to; origin++) {
     const peak = Math.max(0, ...(forecasts[origin - from] ?? []));
@@ -51,6 +51,20 @@ export function replayReactive(demand: readonly number[], start: number, end: nu
 export function leadForecasts(demand: readonly number[], model: FittedModel, start: number, end: number, steps: number): number[][] {
   const origins = Array.from({ length: Math.max(0, end - start) }, (_, i) => start + i);
   return model.forecastAt(demand.slice(0, end), origins, steps);
+}
+
+/**
+ * `forecasts` (made at origins start, start + 1, ...) moved by the error correction: the error
+ * smoothed over the one-step forecasts of the origins before each one, from `start` on (nothing
+ * before `start` and nothing at or after the origin is read).
+ */
+export function correctForecasts(demand: readonly number[], forecasts: readonly (readonly number[])[], start: number, correction: ErrorCorrection): number[][] {
+  if (correction.gain === 0) return forecasts.map((f) => [...f]);
+  let smoothed = 0;
+  return forecasts.map((window, i) => {
+    if (i > 0) smoothed = correction.smoothing * ((demand[start + i - 1] ?? 0) - (forecasts[i - 1]?.[0] ?? 0)) + (1 - correction.smoothing) * smoothed;
+    return correctWindow(window, smoothed, correction);
+  });
 }
 
 export function replayPredictive(
@@ -84,12 +98,16 @@ export function replayPredictive(
   );
 }
 
+/** Error corrections tried: none, half or all of the error smoothed slowly, moderately or not at all. */
+export const CORRECTIONS: readonly ErrorCorrection[] = [NO_CORRECTION, ...[0.5, 1].flatMap((gain) => [0.2, 0.5, 1].map((smoothing) => ({ gain, smoothing })))];
+
 export const QUANTILE_LEVELS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.99] as const;
 /** Headroom scales tried: absolute, square root of the level, relative to the level. */
 export const HEADROOM_POWERS = [0, 0.5, 1] as const;
 
 export interface HeadroomCandidate {
   quantile: number;
+  correction: ErrorCorrection;
   /** Offset from the selection block's first half: the one replayed on its second half. */
   trial: Headroom;
   /** Offset from the whole selection block: the one used from then on. */
@@ -104,24 +122,38 @@ export interface HeadroomCandidates {
 }
 
 /**
- * Every quantile level x headroom scale, judged on the selection block [selectStart, evalStart):
- * residuals from its first half, replayed on its second half. Nothing after `evalStart` is read.
- * `quantiles` restricts the levels (an Agent that sets its quantile only has the scale tuned).
+ * Every error correction x quantile level x headroom scale, judged on the selection block
+ * [selectStart, evalStart): residuals from its first half, replayed on its second half. `forecasts`
+ * are the lead-window forecasts made at origins selectStart, selectStart + 1, ... (at least up to
+ * evalStart); nothing at or after `evalStart` is read. `quantiles` restricts the levels (an Agent
+ * that sets its quantile only has the scale and the correction tuned).
  */
-export function headroomCandidates(demand: readonly number[], model: FittedModel, selectStart: number, evalStart: number, setup: ScalingSetup, quantiles: readonly number[] = QUANTILE_LEVELS): HeadroomCandidates {
+export function headroomCandidates(
+  demand: readonly number[],
+  forecasts: readonly (readonly number[])[],
+  selectStart: number,
+  evalStart: number,
+  setup: ScalingSetup,
+  quantiles: readonly number[] = QUANTILE_LEVELS,
+  corrections: readonly ErrorCorrection[] = CORRECTIONS,
+): HeadroomCandidates {
   const steps = Math.max(1, Math.ceil(setup.leadMs / setup.stepMs)) + 1;
   const floor = relativeFloor(demand, evalStart);
   const middle = selectStart + Math.floor((evalStart - selectStart) / 2);
   const known = demand.slice(0, evalStart);
-  const forecasts = leadForecasts(known, model, selectStart, evalStart, steps);
-  const later = forecasts.slice(middle - selectStart);
+  // A window's forecast may reach past evalStart; its residual is then not taken (windowResiduals stops at `to`).
+  const uncorrected = forecasts.slice(0, evalStart - selectStart);
   const candidates: HeadroomCandidate[] = [];
-  for (const power of HEADROOM_POWERS) {
-    const first = windowResiduals(known, forecasts, selectStart, middle, steps, { power, floor });
-    const all = windowResiduals(known, forecasts, selectStart, evalStart, steps, { power, floor });
-    for (const quantile of quantiles) {
-      const trial = { offset: quantileOf(first, quantile), power, floor };
-      candidates.push({ quantile, trial, headroom: { offset: quantileOf(all, quantile), power, floor }, selection: replayPredictive(known, middle, evalStart, later, trial, setup) });
+  for (const correction of corrections) {
+    const corrected = correctForecasts(known, uncorrected, selectStart, correction);
+    const later = corrected.slice(middle - selectStart);
+    for (const power of HEADROOM_POWERS) {
+      const first = windowResiduals(known, corrected, selectStart, middle, steps, { power, floor });
+      const all = windowResiduals(known, corrected, selectStart, evalStart, steps, { power, floor });
+      for (const quantile of quantiles) {
+        const trial = { offset: quantileOf(first, quantile), power, floor };
+        candidates.push({ quantile, correction, trial, headroom: { offset: quantileOf(all, quantile), power, floor }, selection: replayPredictive(known, middle, evalStart, later, trial, setup) });
+      }
     }
   }
   return { candidates, reactive: replayReactive(known, middle, evalStart, setup) };
@@ -171,7 +203,9 @@ export function tuneHeadroom(
   setup: ScalingSetup,
   options: { costBudget?: number; quantiles?: readonly number[] } = {},
 ): HeadroomCandidate {
-  const chosen = allocateHeadroom([headroomCandidates(demand, model, selectStart, evalStart, setup, options.quantiles)], options.costBudget)[0];
+  const steps = Math.max(1, Math.ceil(setup.leadMs / setup.stepMs)) + 1;
+  const forecasts = leadForecasts(demand.slice(0, evalStart), model, selectStart, evalStart, steps);
+  const chosen = allocateHeadroom([headroomCandidates(demand, forecasts, selectStart, evalStart, setup, options.quantiles)], options.costBudget)[0];
   if (!chosen) throw new Error('no quantile level to tune');
   return chosen;
 }

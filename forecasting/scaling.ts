@@ -51,6 +51,33 @@ export function windowUpper(pointOverLead: readonly number[], headroom: Headroom
   return Math.max(0, peak + headroomScale(peak, headroom) * headroom.offset);
 }
 
+/**
+ * Error correction of the lead-window forecast: the model's recent one-step errors (actual -
+ * forecast), exponentially smoothed, times `gain` are added to every step of the window. It is
+ * the continuous form of the reactive correction: when demand has been running above (or below)
+ * the forecast, the next forecasts move with it before the quantile headroom is added.
+ */
+export interface ErrorCorrection {
+  /** 0: none; 1: the whole smoothed error. */
+  gain: number;
+  /** Weight of the newest error in the smoothing, in (0, 1]. */
+  smoothing: number;
+}
+
+export const NO_CORRECTION: ErrorCorrection = { gain: 0, smoothing: 1 };
+
+/** Smoothed one-step error over `actual` and the one-step forecasts made for the same intervals (oldest first). */
+export function smoothedError(actual: readonly number[], oneStep: readonly number[], smoothing: number): number {
+  let smoothed = 0;
+  actual.forEach((value, i) => (smoothed = smoothing * (value - (oneStep[i] ?? value)) + (1 - smoothing) * smoothed));
+  return smoothed;
+}
+
+/** A lead-window forecast moved by the corrected error, never below zero. */
+export function correctWindow(pointOverLead: readonly number[], error: number, correction: ErrorCorrection): number[] {
+  return pointOverLead.map((f) => Math.max(0, f + correction.gain * error));
+}
+
 export function clampReplicas(replicas: number, min: number, max: number): number {
   return Math.min(Math.max(replicas, min, 0), Math.max(max, min));
 }
