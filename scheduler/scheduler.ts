@@ -37,6 +37,7 @@ import {
   objectiveTerms,
   violation,
   weightedScore,
+  zoneSpreadOf,
   type LatencyMatrix,
   type NodeModel,
   type ObjectiveWeights,
@@ -705,7 +706,7 @@ export class MeshScheduler {
       }
       running.set(node.name, list);
     }
-    const choice = chooseVictims(demand, nodes, running, allowed, matrix);
+    const choice = chooseVictims(demand, nodes, running, allowed, matrix, zoneSpreadOf(demand, nodes, matrix));
     if (!choice) return false;
     const victims = choice.victims.map((v) => this.pods.store.get(v)).filter((v): v is PodObject => v !== undefined);
     for (const victim of victims) {
