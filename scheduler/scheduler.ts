@@ -46,6 +46,7 @@ import {
 } from './model.js';
 import { SchedulerMetrics } from './metrics.js';
 import { chooseVictims, type RunningPod } from './preempt.js';
+import { RESERVE_ANNOTATION, reservationOf } from './reservation.js';
 import { solvePlacement, type PlacementResult } from './solve/optimise.js';
 import { DEFAULT_LP_SOLVER, lpSolver } from './solve/registry.js';
 
@@ -133,9 +134,7 @@ interface BindTask {
   method: string;
   matrix: LatencyMatrix;
 }
-/** Agent annotation: reserve room for this many more replicas (a forecast scale-up), for RESERVATION_TTL_MS. */
-export const RESERVE_ANNOTATION = 'meshos.dev/reserve-replicas';
-export const RESERVATION_TTL_MS = 15 * 60_000;
+export { RESERVE_ANNOTATION, RESERVATION_TTL_MS } from './reservation.js';
 
 export class MeshScheduler {
   readonly name: string;
@@ -192,21 +191,36 @@ export class MeshScheduler {
   /** The reservation API across processes: `kubectl annotate agent x meshos.dev/reserve-replicas=3` (the forecaster sets it). */
   private onAgentAnnotation(agent: Agent): void {
     if (!this.started) return;
+    this.applyReservation(agent).catch((error: unknown) => this.options.logger.warn({ agent: objectKey(agent), error: getErrorMessage(error) }, `Failed to reserve for Agent ${objectKey(agent)}`));
+  }
+
+  /**
+   * Makes the Agent's holds match its annotation (reservation.ts): derived from the annotation,
+   * the time it was set and the pods bound since, so a restarted scheduler rebuilds the same holds.
+   */
+  private async applyReservation(agent: Agent): Promise<void> {
     const key = objectKey(agent);
-    const value = agent.metadata.annotations?.[RESERVE_ANNOTATION];
-    if (value === undefined || this.reservedFor.get(key) === value) return;
-    this.reservedFor.set(key, value);
+    const now = Date.now();
+    const reservation = reservationOf(agent, this.pods.store.list(), now);
+    const marker = reservation === undefined ? undefined : 'error' in reservation ? `error ${agent.metadata.annotations?.[RESERVE_ANNOTATION] ?? ''}` : `${reservation.replicas}@${reservation.setAt}`;
+    if (marker === this.reservedFor.get(key)) return;
+    if (marker === undefined) this.reservedFor.delete(key);
+    else this.reservedFor.set(key, marker);
     for (const [id, hold] of this.holds) if (hold.agent === key && hold.reason === 'reservation') this.holds.delete(id);
-    const replicas = Number(value);
-    if (!Number.isInteger(replicas) || replicas < 0 || replicas > 10_000) {
-      this.events.record(agent, { type: 'Warning', reason: 'InvalidReservation', action: 'Reserving', note: `annotation ${RESERVE_ANNOTATION} must be an integer 0-10000, got "${value}"` });
+    if (reservation === undefined) return;
+    if ('error' in reservation) {
+      this.events.record(agent, { type: 'Warning', reason: 'InvalidReservation', action: 'Reserving', note: reservation.error });
       return;
     }
-    if (replicas === 0) return;
-    this.reserve(key, replicas, RESERVATION_TTL_MS).then(
-      (holds) => this.events.record(agent, { type: 'Normal', reason: 'Reserved', action: 'Reserving', note: `Reserved room for ${holds.length} of ${replicas} replicas on ${holds.map((h) => h.node).join(', ') || 'no node'} for ${RESERVATION_TTL_MS / 60_000} min` }),
-      (error: unknown) => this.options.logger.warn({ agent: key, error: getErrorMessage(error) }, `Failed to reserve for Agent ${key}`),
-    );
+    if (reservation.remaining === 0 || reservation.expiresAt <= now) return;
+    const holds = await this.reserve(key, reservation.remaining, reservation.expiresAt - now);
+    const minutes = Math.round((reservation.expiresAt - Date.now()) / 60_000);
+    this.events.record(agent, {
+      type: 'Normal',
+      reason: 'Reserved',
+      action: 'Reserving',
+      note: `Reserved room for ${holds.length} of ${reservation.remaining} replicas (${reservation.replicas} asked, ${reservation.replicas - reservation.remaining} landed since) on ${holds.map((h) => h.node).join(', ') || 'no node'} for ${minutes} min`,
+    });
   }
 
   // ---- cache of node usage ----
@@ -381,7 +395,10 @@ export class MeshScheduler {
       const warm = nodeModel({ metadata: { name: 'warm-up' }, status: { allocatable: { cpu: '1', memory: '1Gi', pods: '1' } } });
       solvePlacement({ nodes: [warm], pods: [{ key: 'warm/up', requests: { cpu: 1, memory: 1, pods: 1 }, tolerations: [], nodeSelector: {}, requiredTerms: [], priority: 0 }], weights: weightsOf(undefined), latency: {} }, solver ? { solver } : {});
       this.started = true;
-      for (const agent of this.agents.store.list()) this.onAgentAnnotation(agent);
+      // Holds are derived state: rebuild every reservation before the first batch, so pending
+      // pods of other Agents cannot take the room a reserved Agent's scale-up will need.
+      const rebuilt = await Promise.allSettled(this.agents.store.list().map((agent) => this.applyReservation(agent)));
+      for (const outcome of rebuilt) if (outcome.status === 'rejected') this.options.logger.warn({ error: getErrorMessage(outcome.reason) }, 'Failed to rebuild a reservation');
       while (!signal.aborted) {
         if (this.pending.size === 0) await this.sleep(this.options.retryUnschedulableMs ?? 10_000, signal, true);
         if (signal.aborted) break;
