@@ -45,6 +45,7 @@ import {
   type Resources,
 } from './model.js';
 import { SchedulerMetrics } from './metrics.js';
+import { generateInstance } from './instances.js';
 import { chooseVictims, type RunningPod } from './preempt.js';
 import { RESERVE_ANNOTATION, reservationOf } from './reservation.js';
 import { solvePlacement, type PlacementResult } from './solve/optimise.js';
@@ -202,7 +203,9 @@ export class MeshScheduler {
     const key = objectKey(agent);
     const now = Date.now();
     const reservation = reservationOf(agent, this.pods.store.list(), now);
-    const marker = reservation === undefined ? undefined : 'error' in reservation ? `error ${agent.metadata.annotations?.[RESERVE_ANNOTATION] ?? ''}` : `${reservation.replicas}@${reservation.setAt}`;
+    // A new value re-reserves; other updates of the Agent do not (they may move managedFields'
+    // time for the manager that set the annotation, which only matters when rebuilding).
+    const marker = agent.metadata.annotations?.[RESERVE_ANNOTATION];
     if (marker === this.reservedFor.get(key)) return;
     if (marker === undefined) this.reservedFor.delete(key);
     else this.reservedFor.set(key, marker);
@@ -213,7 +216,7 @@ export class MeshScheduler {
       return;
     }
     if (reservation.remaining === 0 || reservation.expiresAt <= now) return;
-    const holds = await this.reserve(key, reservation.remaining, reservation.expiresAt - now);
+    const holds = await this.reserveUntil(key, reservation.remaining, reservation.expiresAt);
     const minutes = Math.round((reservation.expiresAt - Date.now()) / 60_000);
     this.events.record(agent, {
       type: 'Normal',
@@ -340,8 +343,12 @@ export class MeshScheduler {
    * (fewer than asked when the cluster is short).
    */
   async reserve(agentKey: string, replicas: number, ttlMs: number, requests?: Resources): Promise<Hold[]> {
-    if (!Number.isInteger(replicas) || replicas < 1) throw new Error(`reserve: replicas must be a positive integer, got ${replicas}`);
     if (!(ttlMs > 0)) throw new Error(`reserve: ttlMs must be positive, got ${ttlMs}`);
+    return this.reserveUntil(agentKey, replicas, Date.now() + ttlMs, requests);
+  }
+
+  private async reserveUntil(agentKey: string, replicas: number, expiresAt: number, requests?: Resources): Promise<Hold[]> {
+    if (!Number.isInteger(replicas) || replicas < 1) throw new Error(`reserve: replicas must be a positive integer, got ${replicas}`);
     const agent = this.agents.store.get(agentKey);
     if (!agent) throw new Error(`reserve: Agent ${agentKey} is not known`);
     const mesh = this.meshes.store.get(agent.spec.meshRef);
@@ -357,7 +364,7 @@ export class MeshScheduler {
     const solver = await this.solver();
     const result = solvePlacement({ nodes: this.nodeModels(), pods, weights: weightsOf(mesh), latency: matrix }, { ...(solver ? { solver } : {}), timeBudgetMs: this.options.timeBudgetMs ?? 2000 });
     const made: Hold[] = [];
-    for (const node of result.assignments.values()) made.push(this.addHold({ node, requests: base.requests, agent: agentKey, expiresAt: Date.now() + ttlMs, reason: 'reservation' }));
+    for (const node of result.assignments.values()) made.push(this.addHold({ node, requests: base.requests, agent: agentKey, expiresAt, reason: 'reservation' }));
     this.options.logger.info({ agent: agentKey, holds: made.map((h) => h.node) }, `Reserved ${made.length} of ${replicas} replicas for Agent ${agentKey}`);
     return made;
   }
@@ -390,10 +397,11 @@ export class MeshScheduler {
     try {
       await Promise.all([...this.ownInformers, this.agents, this.meshes].map((i) => i.waitForSync()));
       this.options.logger.info({ scheduler: this.name, nodes: this.nodes.store.size, pending: this.pending.size }, `Scheduler ${this.name} started`);
-      // Load the WebAssembly and warm the solve path before the first batch.
+      // Load the WebAssembly and warm the solve path (JavaScript's JIT) on a generated batch of
+      // 2,000 pods before the first real one: the first solve of a process ran about twice as long.
       const solver = await this.solver();
-      const warm = nodeModel({ metadata: { name: 'warm-up' }, status: { allocatable: { cpu: '1', memory: '1Gi', pods: '1' } } });
-      solvePlacement({ nodes: [warm], pods: [{ key: 'warm/up', requests: { cpu: 1, memory: 1, pods: 1 }, tolerations: [], nodeSelector: {}, requiredTerms: [], priority: 0 }], weights: weightsOf(undefined), latency: {} }, solver ? { solver } : {});
+      const warm = generateInstance(2000, 200, 1);
+      solvePlacement({ nodes: warm.nodes, pods: warm.pods, weights: weightsOf(undefined), latency: {} }, solver ? { solver } : {});
       this.started = true;
       // Holds are derived state: rebuild every reservation before the first batch, so pending
       // pods of other Agents cannot take the room a reserved Agent's scale-up will need.
