@@ -225,6 +225,44 @@ describe('meshos-scheduler', () => {
               spread.add(group);
             }
             for (const [nodeName, cpu] of used) expect(cpu, `CPU requested on ${nodeName}`).toBeLessThanOrEqual(2000);
+            // Zone spread: per Agent and region with two or more zones it may use, a zone past
+            // ceil(replicas in the region / zones) only when no other zone of the region under
+            // its cap has a node that could take the replica now.
+            const staticOk = (index: number, node: NodeObject): boolean => {
+              const labels = node.metadata.labels ?? {};
+              if (node.spec?.taints?.length && !podSpecs[index]?.tolerate) return false;
+              if (constraint.trust !== undefined && Number(labels[LABELS.trustLevel]) < constraint.trust) return false;
+              return constraint.sla === undefined || latencyMs({}, constraint.users, labels[LABELS.region] ?? '') <= constraint.sla;
+            };
+            const bound = pods.filter((p) => p.spec?.nodeName);
+            for (const agent of ['a', 'b', 'c']) {
+              const members = bound.filter((p) => p.metadata.labels?.['meshos.dev/agent'] === `${pool}-${agent}`);
+              const all = podSpecs.map((spec, i) => ({ spec, i })).filter(({ spec }) => spec.agent === agent);
+              const zonesOf = new Map<string, Set<string>>();
+              for (const node of nodes.values()) {
+                const labels = node.metadata.labels ?? {};
+                if (all.some(({ i }) => staticOk(i, node))) zonesOf.set(labels[LABELS.region] ?? '', (zonesOf.get(labels[LABELS.region] ?? '') ?? new Set()).add(labels[LABELS.zone] ?? ''));
+              }
+              const zoneOfNode = (name: string): string => nodes.get(name)?.metadata.labels?.[LABELS.zone] ?? '';
+              const counts = new Map<string, number>();
+              for (const p of members) counts.set(zoneOfNode(p.spec?.nodeName ?? ''), (counts.get(zoneOfNode(p.spec?.nodeName ?? '')) ?? 0) + 1);
+              for (const zones of zonesOf.values()) {
+                if (zones.size < 2) continue;
+                const cap = Math.ceil([...zones].reduce((sum, z) => sum + (counts.get(z) ?? 0), 0) / zones.size);
+                for (const p of members) {
+                  const zone = zoneOfNode(p.spec?.nodeName ?? '');
+                  if (!zones.has(zone) || (counts.get(zone) ?? 0) <= cap) continue;
+                  const index = Number(p.metadata.name?.split('-').pop());
+                  for (const [name, node] of nodes) {
+                    const other = zoneOfNode(name);
+                    if (other === zone || !zones.has(other) || (counts.get(other) ?? 0) >= cap || !staticOk(index, node)) continue;
+                    const hasReplica = members.some((m) => m.spec?.nodeName === name);
+                    const fits = (used.get(name) ?? 0) + podRequests(p).cpu <= 2000;
+                    expect(hasReplica || !fits, `${p.metadata.name ?? ''} past the cap of zone ${zone} while ${name} (zone ${other}) could take it`).toBe(true);
+                  }
+                }
+              }
+            }
           } finally {
             await stop();
           }

@@ -201,6 +201,10 @@ export class MeshScheduler {
    */
   private async applyReservation(agent: Agent): Promise<void> {
     const key = objectKey(agent);
+    // Only Agents whose pods this scheduler binds: its namespace, a Mesh that names it.
+    if (this.options.namespace !== undefined && agent.metadata.namespace !== this.options.namespace) return;
+    const schedulerName = this.meshes.store.get(agent.spec.meshRef)?.spec.scheduling?.schedulerName ?? SCHEDULER_NAME;
+    if (schedulerName !== this.name) return;
     const now = Date.now();
     const reservation = reservationOf(agent, this.pods.store.list(), now);
     // A new value re-reserves; other updates of the Agent do not (they may move managedFields'
