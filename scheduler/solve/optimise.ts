@@ -331,7 +331,7 @@ export function solvePlacement(problem: PlacementProblem, options: SolveOptions 
         const before = remaining.length;
         remaining = roundAndPack(second.columns, secondSolution.values, residual.classes, placement);
         for (const group of groups) unplaceOverflow(group, placement, nodeByName, remaining);
-        if (remaining.length > before / 2) break; // rounding no longer takes most of them: the greedy does as well
+        if (remaining.length >= before) break; // rounding places none of them any more
       }
       remaining.sort((a, b) => b.c.pod.priority - a.c.pod.priority || b.c.pod.requests.cpu - a.c.pod.requests.cpu);
       phases.round = performance.now() - roundStarted;
