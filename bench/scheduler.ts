@@ -239,6 +239,7 @@ async function runScheduler(
     const spread = new ZoneSpread(zones);
     for (const { node } of members) spread.add(node.zone, 1);
     zoneOverflow += spread.overflow();
+    if (spread.overflow() > 0 && process.env['BENCH_DEBUG']) log(`e2e ${which}: ${first.pod.spreadGroup} past its zone caps: zones ${JSON.stringify([...spread.counts])} regions ${JSON.stringify([...spread.regionCounts])} of ${JSON.stringify([...spread.zonesInRegion])}`);
   }
   stop.abort();
   await running;
@@ -291,6 +292,9 @@ async function e2ePart(nodeCount: number, podCount: number): Promise<Record<stri
     const nodesRun = nodes.run(stopNodes.signal);
     await nodes.waitForSync();
     await waitFor('nodes Ready', () => nodes.store.list().filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length >= nodeCount, 300_000);
+    // The node lifecycle controller taints new nodes not-ready (NoSchedule) until it has seen them
+    // Ready; a scheduler started before that sees whole zones as unusable for its first batches.
+    await waitFor('nodes without lifecycle taints', () => nodes.store.list().every((n) => !(n.spec?.taints ?? []).some((t) => t.key.startsWith('node.kubernetes.io/'))), 300_000);
     const nodeModels = new Map(nodes.store.list().filter((n) => generated.some((g) => g.name === n.metadata.name)).map((n) => [n.metadata.name ?? '', nodeModel(n)]));
     stopNodes.abort();
     await nodesRun;
