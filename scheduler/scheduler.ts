@@ -205,8 +205,6 @@ export class MeshScheduler {
     if (this.options.namespace !== undefined && agent.metadata.namespace !== this.options.namespace) return;
     const schedulerName = this.meshes.store.get(agent.spec.meshRef)?.spec.scheduling?.schedulerName ?? SCHEDULER_NAME;
     if (schedulerName !== this.name) return;
-    const now = Date.now();
-    const reservation = reservationOf(agent, this.pods.store.list(), now);
     // A new value re-reserves; other updates of the Agent do not (they may move managedFields'
     // time for the manager that set the annotation, which only matters when rebuilding).
     const marker = agent.metadata.annotations?.[RESERVE_ANNOTATION];
@@ -214,6 +212,8 @@ export class MeshScheduler {
     if (marker === undefined) this.reservedFor.delete(key);
     else this.reservedFor.set(key, marker);
     for (const [id, hold] of this.holds) if (hold.agent === key && hold.reason === 'reservation') this.holds.delete(id);
+    const now = Date.now();
+    const reservation = reservationOf(agent, this.pods.store.list(), now);
     if (reservation === undefined) return;
     if ('error' in reservation) {
       this.events.record(agent, { type: 'Warning', reason: 'InvalidReservation', action: 'Reserving', note: reservation.error });
