@@ -33,4 +33,20 @@ describe('proposeMoves', () => {
     expect(moves).toHaveLength(1);
     expect(proposeMoves([placed('ns/a', { pod: pod('ns/a', { minTrust: 100 }) })], [dear, roomy], {}, norm, 0.05, 10)).toEqual([]);
   });
+
+  it('never moves a replica into a zone at its cap, so an Agent is not collapsed into one zone', () => {
+    const group = { spreadGroup: 'ns/agent' };
+    const zoned = (name: string, zone: string, over: Parameters<typeof node>[1] = {}) => node(name, { zone, ...over });
+    // Replicas on a1 (zone a) and b1 (zone b, dear); a2 in zone a is far better than b1.
+    const a1 = zoned('a1', 'eu-west-a', { costPerHour: 0.2, groups: new Set(['ns/agent']) });
+    const a2 = zoned('a2', 'eu-west-a', { costPerHour: 0.2 });
+    const b1 = zoned('b1', 'eu-west-b', { costPerHour: 1.6, groups: new Set(['ns/agent']) });
+    const zoneNorm = normaliserFor([a1, a2, b1], {});
+    const replica = placed('ns/r2', { pod: pod('ns/r2', group), node: 'b1' });
+    expect(proposeMoves([replica], [a1, a2, b1], {}, zoneNorm, 0.05, 10)).toEqual([]);
+    // With a better node in another zone of the region, it moves there.
+    const c1 = zoned('c1', 'eu-west-c', { costPerHour: 0.3 });
+    const moves = proposeMoves([replica], [a1, a2, b1, c1], {}, normaliserFor([a1, a2, b1, c1], {}), 0.05, 10);
+    expect(moves).toMatchObject([{ from: 'b1', to: 'c1' }]);
+  });
 });

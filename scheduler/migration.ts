@@ -8,7 +8,22 @@ import { getErrorMessage } from '../operator/kube/errors.js';
 import { objectKey } from '../operator/kube/object.js';
 import { CoreResources, objectPath } from '../operator/kube/resources.js';
 import { SCHEDULED_NODE_ANNOTATION, agentKeyOf, holdsResources, weightsOf, type PodObject } from './cluster.js';
-import { cloneNode, commit, normaliserFor, objectiveTerms, violation, weightedScore, type LatencyMatrix, type NodeModel, type Normaliser, type ObjectiveWeights, type PodDemand } from './model.js';
+import {
+  cloneNode,
+  commit,
+  normaliserFor,
+  objectiveTerms,
+  release,
+  violation,
+  weightedScore,
+  zoneSpreadOf,
+  type LatencyMatrix,
+  type NodeModel,
+  type Normaliser,
+  type ObjectiveWeights,
+  type PodDemand,
+  type ZoneSpread,
+} from './model.js';
 import { PDB, type MeshScheduler, type PodDisruptionBudget } from './scheduler.js';
 
 export const NAME = 'scheduler-migration';
@@ -32,18 +47,28 @@ export interface Move {
 
 /**
  * Pure: the moves worth making, best gain first, at most `limit`, each target's capacity taken
- * by earlier moves so two moves never count on the same room.
+ * by earlier moves so two moves never count on the same room. A move never takes an Agent's
+ * replica into a zone at its cap (model.ts ZoneSpread): re-optimising must not collapse an
+ * Agent into one zone.
  */
 export function proposeMoves(placed: readonly PlacedDemand[], nodes: readonly NodeModel[], matrix: LatencyMatrix, norm: Normaliser, threshold: number, limit: number): Move[] {
   const byName = new Map(nodes.map((n) => [n.name, cloneNode(n)]));
+  const spreads = new Map<string, ZoneSpread | undefined>();
+  const spreadOf = (pod: PodDemand): ZoneSpread | undefined => {
+    if (pod.spreadGroup === undefined) return undefined;
+    if (!spreads.has(pod.spreadGroup)) spreads.set(pod.spreadGroup, zoneSpreadOf(pod, [...byName.values()], matrix));
+    return spreads.get(pod.spreadGroup);
+  };
   const candidates: (Move & { demand: PodDemand })[] = [];
   for (const { pod, node, weights, disruptable } of placed) {
     const current = byName.get(node);
     if (!current || !disruptable) continue;
     const before = weightedScore(objectiveTerms(pod, current, matrix, norm), weights);
+    const spread = spreadOf(pod);
     let best: { node: NodeModel; score: number } | undefined;
     for (const target of byName.values()) {
       if (target.name === node || violation(pod, target, matrix) !== undefined) continue;
+      if (spread && !spread.canMove(current.zone, target.zone)) continue;
       const score = weightedScore(objectiveTerms(pod, target, matrix, norm), weights);
       if (!best || score < best.score) best = { node: target, score };
     }
@@ -58,7 +83,13 @@ export function proposeMoves(placed: readonly PlacedDemand[], nodes: readonly No
     // One replica of an Agent per round: the Agent keeps serving while one replica moves.
     if (candidate.demand.spreadGroup !== undefined && movedGroups.has(candidate.demand.spreadGroup)) continue;
     if (violation(candidate.demand, target, matrix) !== undefined) continue;
+    const source = byName.get(candidate.from) as NodeModel;
+    const spread = spreadOf(candidate.demand);
+    if (spread && !spread.canMove(source.zone, target.zone)) continue;
     commit(target, candidate.demand);
+    release(source, candidate.demand);
+    spread?.add(source.zone, -1);
+    spread?.add(target.zone, 1);
     if (candidate.demand.spreadGroup !== undefined) movedGroups.add(candidate.demand.spreadGroup);
     const { demand: _demand, ...move } = candidate;
     moves.push(move);

@@ -10,6 +10,8 @@ import {
   staticViolation,
   violation,
   weightedScore,
+  ZoneSpread,
+  zoneSpreadOf,
 } from './model.js';
 import { cpuMillis, parseQuantity } from './quantity.js';
 import { node, pod } from './fixtures.js';
@@ -73,5 +75,43 @@ describe('hard constraints', () => {
     expect(staticViolation(pod('p', { usersRegion: 'ap-south', maxLatencyMs: 50 }), node('n'), {})).toMatch(/exceeds SLA 50 ms/);
     expect(violation(pod('p', { requests: { cpu: 5000, memory: 1, pods: 1 } }), node('n'), {})).toMatch(/insufficient/);
     expect(violation(pod('p', { spreadGroup: 'ns/a' }), node('n', { groups: new Set(['ns/a']) }), {})).toMatch(/already runs a replica/);
+  });
+});
+
+describe('zone spread', () => {
+  it('caps each zone of a region at ceil(replicas in the region / its zones) and ignores regions with one zone', () => {
+    const spread = new ZoneSpread(new Map([['eu-a', 'eu'], ['eu-b', 'eu'], ['eu-c', 'eu'], ['us-a', 'us']]));
+    expect(spread.zonesInRegion).toEqual(new Map([['eu', 3]]));
+    spread.add('eu-a', 1);
+    expect(spread.canAdd('eu-a')).toBe(false); // 2 in a zone while 2 replicas in 3 zones allow 1
+    expect(spread.canAdd('eu-b')).toBe(true);
+    expect(spread.canAdd('us-a')).toBe(true); // us has one zone: outside the rule
+    spread.add('eu-b', 1);
+    spread.add('eu-c', 1);
+    expect(spread.canAdd('eu-a')).toBe(true); // the 4th replica: cap 2
+    spread.add('eu-a', 1);
+    spread.add('eu-a', 1);
+    expect(spread.overflow()).toBe(1); // 3 in eu-a, cap ceil(5/3) = 2
+    expect(spread.canMove('eu-a', 'eu-b')).toBe(true);
+    expect(spread.canMove('eu-b', 'eu-a')).toBe(false);
+    // Leaving a region must not push a zone there past the smaller cap: a 2, b 1 -> b's replica leaving makes cap 1.
+    const two = new ZoneSpread(new Map([['eu-a', 'eu'], ['eu-b', 'eu'], ['us-a', 'us'], ['us-b', 'us']]));
+    for (const zone of ['eu-a', 'eu-a', 'eu-b']) two.add(zone, 1);
+    expect(two.overflow()).toBe(0);
+    expect(two.canMove('eu-b', 'us-a')).toBe(false);
+    expect(two.canMove('eu-a', 'us-a')).toBe(true);
+  });
+
+  it('counts replicas from the nodes and the zones where the pod may run', () => {
+    const nodes = [
+      node('a', { zone: 'eu-west-a', groups: new Set(['ns/x']) }),
+      node('b', { zone: 'eu-west-b' }),
+      node('t', { zone: 'eu-west-c', taints: [{ key: 'gpu', effect: 'NoSchedule' }] }),
+    ];
+    const spread = zoneSpreadOf(pod('p', { spreadGroup: 'ns/x' }), nodes, {});
+    expect(spread?.zonesInRegion.get('eu-west')).toBe(2); // the tainted zone does not count
+    expect(spread?.counts.get('eu-west-a')).toBe(1);
+    expect(zoneSpreadOf(pod('p'), nodes, {})).toBeUndefined();
+    expect(zoneSpreadOf(pod('p', { spreadGroup: 'ns/x' }), nodes.slice(0, 1), {})).toBeUndefined();
   });
 });

@@ -303,6 +303,101 @@ export function violation(pod: PodDemand, node: NodeModel, matrix: LatencyMatrix
   return staticViolation(pod, node, matrix);
 }
 
+// ---- zone spread ----
+
+/**
+ * Zone spread of one spread group (an Agent): a hard rule with a fallback. Zones are failure
+ * domains inside a region, so the rule holds per region: in a region where the group may use
+ * nodes of two or more zones (static constraints; full nodes count, so the rule does not shift
+ * as nodes fill), each zone holds at most cap = ceil(replicas in the region / those zones)
+ * replicas, counting replicas already bound. A zone goes past its cap only when no other zone
+ * of the region can take the replica. Nodes without a zone label are outside the rule (as
+ * topology spread ignores nodes without the key). Which regions an Agent runs in stays the
+ * objective's choice (latency from its users): spreading one Agent over continents would trade
+ * its users' latency for a failover the zones of one region already give.
+ */
+export class ZoneSpread {
+  /** Zone -> replicas there now. */
+  readonly counts = new Map<string, number>();
+  /** Region -> replicas in its zones under the rule. */
+  readonly regionCounts = new Map<string, number>();
+  /** Zone -> its region, for the zones under the rule. */
+  readonly zoneRegion = new Map<string, string>();
+  /** Region -> zones the group may use there (two or more). */
+  readonly zonesInRegion = new Map<string, number>();
+
+  /** `zones`: zone -> region, of the zones the group may use; regions with one such zone are left out. */
+  constructor(zones: ReadonlyMap<string, string>) {
+    const perRegion = new Map<string, number>();
+    for (const region of zones.values()) perRegion.set(region, (perRegion.get(region) ?? 0) + 1);
+    for (const [zone, region] of zones) if ((perRegion.get(region) ?? 0) >= 2) this.zoneRegion.set(zone, region);
+    for (const [region, count] of perRegion) if (count >= 2) this.zonesInRegion.set(region, count);
+  }
+
+  /** False when no region has two zones for the group: the rule cannot bind. */
+  get active(): boolean {
+    return this.zonesInRegion.size > 0;
+  }
+
+  add(zone: string, delta: number): void {
+    const region = this.zoneRegion.get(zone);
+    if (region === undefined) return;
+    this.counts.set(zone, (this.counts.get(zone) ?? 0) + delta);
+    this.regionCounts.set(region, (this.regionCounts.get(region) ?? 0) + delta);
+  }
+
+  /** ceil(replicas in the region / its zones), with `extra` replicas added to the region. */
+  capOf(region: string, extra = 0): number {
+    return zoneCap((this.regionCounts.get(region) ?? 0) + extra, this.zonesInRegion.get(region) ?? 1);
+  }
+
+  /** Replicas past their zone's cap in one region (all regions when omitted). */
+  overflow(region?: string): number {
+    let over = 0;
+    for (const [zone, count] of this.counts) {
+      const of = this.zoneRegion.get(zone) as string;
+      if (region !== undefined && of !== region) continue;
+      over += Math.max(0, count - this.capOf(of));
+    }
+    return over;
+  }
+
+  /** One more replica may go to `zone` within its cap. */
+  canAdd(zone: string): boolean {
+    const region = this.zoneRegion.get(zone);
+    return region === undefined || (this.counts.get(zone) ?? 0) + 1 <= this.capOf(region, 1);
+  }
+
+  /** A replica may move from one zone to another: the target stays within its cap and the source region gains no overflow. */
+  canMove(from: string, to: string): boolean {
+    if (from === to) return true;
+    const fromRegion = this.zoneRegion.get(from);
+    const toRegion = this.zoneRegion.get(to);
+    if (fromRegion === undefined && toRegion === undefined) return true;
+    const before = fromRegion === undefined ? 0 : this.overflow(fromRegion);
+    this.add(from, -1);
+    this.add(to, 1);
+    const ok = (toRegion === undefined || (this.counts.get(to) ?? 0) <= this.capOf(toRegion)) && (fromRegion === undefined || fromRegion === toRegion || this.overflow(fromRegion) <= before);
+    this.add(to, -1);
+    this.add(from, 1);
+    return ok;
+  }
+}
+
+export const zoneCap = (replicas: number, zones: number): number => Math.ceil(replicas / Math.max(1, zones));
+
+/** The zone spread of `pod`'s group over `nodes`, replicas counted from the nodes' groups; undefined when the rule cannot bind. */
+export function zoneSpreadOf(pod: PodDemand, nodes: readonly NodeModel[], matrix: LatencyMatrix): ZoneSpread | undefined {
+  const group = pod.spreadGroup;
+  if (group === undefined) return undefined;
+  const zones = new Map<string, string>();
+  for (const node of nodes) if (node.zone !== '' && !zones.has(node.zone) && staticViolation(pod, node, matrix) === undefined) zones.set(node.zone, node.region);
+  const spread = new ZoneSpread(zones);
+  if (!spread.active) return undefined;
+  for (const node of nodes) if (node.groups.has(group)) spread.add(node.zone, 1);
+  return spread;
+}
+
 /** Takes a pod's requests from a node (the caller checked it fits). */
 export function commit(node: NodeModel, pod: Pick<PodDemand, 'requests' | 'spreadGroup'>): void {
   node.free = { cpu: node.free.cpu - pod.requests.cpu, memory: node.free.memory - pod.requests.memory, pods: node.free.pods - pod.requests.pods };

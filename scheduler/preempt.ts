@@ -1,7 +1,8 @@
 // Preemption, pure: when a pod of higher priority fits nowhere, find the node where evicting
 // the fewest pods, of the lowest priority, makes it fit, without spending more disruptions
-// than any PodDisruptionBudget allows.
-import { fitsResources, staticViolation, type LatencyMatrix, type NodeModel, type PodDemand, type Resources } from './model.js';
+// than any PodDisruptionBudget allows, and on a node whose zone keeps the pod's Agent spread
+// (a zone past its cap only when no zone within it has such a node).
+import { fitsResources, staticViolation, type LatencyMatrix, type NodeModel, type PodDemand, type Resources, type ZoneSpread } from './model.js';
 
 export interface RunningPod {
   key: string;
@@ -29,7 +30,8 @@ function better(a: RunningPod[], b: RunningPod[]): boolean {
 /**
  * The best node and victims for `pod`, or undefined when no eviction of lower-priority pods
  * (within the budgets' allowed disruptions) makes room. `running` lists the pods on each node;
- * `disruptionsAllowed` is each budget's status.disruptionsAllowed.
+ * `disruptionsAllowed` is each budget's status.disruptionsAllowed; `spread` is the zone spread
+ * of the pod's Agent (model.ts zoneSpreadOf): nodes in zones within their cap come first.
  */
 export function chooseVictims(
   pod: PodDemand,
@@ -37,8 +39,10 @@ export function chooseVictims(
   running: ReadonlyMap<string, readonly RunningPod[]>,
   disruptionsAllowed: ReadonlyMap<string, number>,
   matrix: LatencyMatrix,
+  spread?: ZoneSpread,
 ): PreemptionChoice | undefined {
   let best: { node: string; victims: RunningPod[] } | undefined;
+  let bestWithinCap: { node: string; victims: RunningPod[] } | undefined;
   for (const node of nodes) {
     if (staticViolation(pod, node, matrix) !== undefined) continue;
     const onNode = running.get(node.name) ?? [];
@@ -80,6 +84,8 @@ export function chooseVictims(
     }
     if (victims.length === 0) continue; // it fits without preemption: not a preemption case
     if (!best || better(victims, best.victims)) best = { node: node.name, victims };
+    if ((!spread || spread.canAdd(node.zone)) && (!bestWithinCap || better(victims, bestWithinCap.victims))) bestWithinCap = { node: node.name, victims };
   }
-  return best ? { node: best.node, victims: best.victims.map((v) => v.key) } : undefined;
+  const chosen = bestWithinCap ?? best;
+  return chosen ? { node: chosen.node, victims: chosen.victims.map((v) => v.key) } : undefined;
 }

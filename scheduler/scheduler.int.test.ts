@@ -16,6 +16,7 @@ import { Registry } from 'prom-client';
 import { SCHEDULED_NODE_ANNOTATION, podRequests, type NodeObject, type PodObject } from './cluster.js';
 import { LABELS, latencyMs } from './model.js';
 import { MeshScheduler, PDB } from './scheduler.js';
+import { RESERVATION_TTL_MS, RESERVE_ANNOTATION, annotationSetAt } from './reservation.js';
 import { createMigrationModule } from './migration.js';
 
 const PRIORITY_CLASS: ResourceType = { group: 'scheduling.k8s.io', version: 'v1', plural: 'priorityclasses', kind: 'PriorityClass', namespaced: false };
@@ -41,6 +42,8 @@ interface NodeSpec {
   trust: number;
   cpu?: string;
   taint?: boolean;
+  /** Default `<region>-a|b|c` by position. */
+  zone?: string;
 }
 
 /** Kwok nodes of a pool of our own, with the attribute labels. */
@@ -55,7 +58,7 @@ async function makePool(pool: string, specs: NodeSpec[]): Promise<string[]> {
       return {
         'meshos.dev/test-pool': pool,
         [LABELS.region]: spec.region,
-        [LABELS.zone]: `${spec.region}-${String.fromCharCode(97 + (i % 3))}`,
+        [LABELS.zone]: spec.zone ?? `${spec.region}-${String.fromCharCode(97 + (i % 3))}`,
         [LABELS.costPerHour]: String(spec.cost),
         [LABELS.carbonIntensity]: String(spec.carbon),
         [LABELS.trustLevel]: String(spec.trust),
@@ -222,6 +225,44 @@ describe('meshos-scheduler', () => {
               spread.add(group);
             }
             for (const [nodeName, cpu] of used) expect(cpu, `CPU requested on ${nodeName}`).toBeLessThanOrEqual(2000);
+            // Zone spread: per Agent and region with two or more zones it may use, a zone past
+            // ceil(replicas in the region / zones) only when no other zone of the region under
+            // its cap has a node that could take the replica now.
+            const staticOk = (index: number, node: NodeObject): boolean => {
+              const labels = node.metadata.labels ?? {};
+              if (node.spec?.taints?.length && !podSpecs[index]?.tolerate) return false;
+              if (constraint.trust !== undefined && Number(labels[LABELS.trustLevel]) < constraint.trust) return false;
+              return constraint.sla === undefined || latencyMs({}, constraint.users, labels[LABELS.region] ?? '') <= constraint.sla;
+            };
+            const bound = pods.filter((p) => p.spec?.nodeName);
+            for (const agent of ['a', 'b', 'c']) {
+              const members = bound.filter((p) => p.metadata.labels?.['meshos.dev/agent'] === `${pool}-${agent}`);
+              const all = podSpecs.map((spec, i) => ({ spec, i })).filter(({ spec }) => spec.agent === agent);
+              const zonesOf = new Map<string, Set<string>>();
+              for (const node of nodes.values()) {
+                const labels = node.metadata.labels ?? {};
+                if (all.some(({ i }) => staticOk(i, node))) zonesOf.set(labels[LABELS.region] ?? '', (zonesOf.get(labels[LABELS.region] ?? '') ?? new Set()).add(labels[LABELS.zone] ?? ''));
+              }
+              const zoneOfNode = (name: string): string => nodes.get(name)?.metadata.labels?.[LABELS.zone] ?? '';
+              const counts = new Map<string, number>();
+              for (const p of members) counts.set(zoneOfNode(p.spec?.nodeName ?? ''), (counts.get(zoneOfNode(p.spec?.nodeName ?? '')) ?? 0) + 1);
+              for (const zones of zonesOf.values()) {
+                if (zones.size < 2) continue;
+                const cap = Math.ceil([...zones].reduce((sum, z) => sum + (counts.get(z) ?? 0), 0) / zones.size);
+                for (const p of members) {
+                  const zone = zoneOfNode(p.spec?.nodeName ?? '');
+                  if (!zones.has(zone) || (counts.get(zone) ?? 0) <= cap) continue;
+                  const index = Number(p.metadata.name?.split('-').pop());
+                  for (const [name, node] of nodes) {
+                    const other = zoneOfNode(name);
+                    if (other === zone || !zones.has(other) || (counts.get(other) ?? 0) >= cap || !staticOk(index, node)) continue;
+                    const hasReplica = members.some((m) => m.spec?.nodeName === name);
+                    const fits = (used.get(name) ?? 0) + podRequests(p).cpu <= 2000;
+                    expect(hasReplica || !fits, `${p.metadata.name ?? ''} past the cap of zone ${zone} while ${name} (zone ${other}) could take it`).toBe(true);
+                  }
+                }
+              }
+            }
           } finally {
             await stop();
           }
@@ -399,6 +440,110 @@ describe('meshos-scheduler', () => {
       expect(scheduler.listHolds().filter((h) => h.agent === `${namespace}/burst`)).toHaveLength(0);
     } finally {
       await stop();
+    }
+  });
+
+  it("spreads an Agent's replicas over the zones of its region, and still schedules when only one zone has room", async () => {
+    await freshNamespace();
+    const pool = `${namespace}-z`;
+    // Zone a has the two cheapest nodes: without the zone rule two replicas would share it.
+    const [a1, a2, b1, c1] = await makePool(pool, [
+      { region: 'eu-west', zone: 'eu-west-a', cost: 0.1, carbon: 100, trust: 95, cpu: '2' },
+      { region: 'eu-west', zone: 'eu-west-a', cost: 0.1, carbon: 100, trust: 95, cpu: '2' },
+      { region: 'eu-west', zone: 'eu-west-b', cost: 0.3, carbon: 100, trust: 95, cpu: '2' },
+      { region: 'eu-west', zone: 'eu-west-c', cost: 0.5, carbon: 100, trust: 95, cpu: '2' },
+    ]);
+    const zoneOf = new Map([[a1, 'eu-west-a'], [a2, 'eu-west-a'], [b1, 'eu-west-b'], [c1, 'eu-west-c']]);
+    const meshName = `${namespace}-z`;
+    meshes.push(meshName);
+    await client.create(MeshOsResources.mesh, testMesh(meshName, 'meshos-scheduler'));
+    await agentWith('spread', meshName, { usersRegion: 'eu-west' }, undefined, 3);
+    await agentWith('onezone', meshName, { usersRegion: 'eu-west' }, undefined, 2);
+    const { scheduler, stop } = startScheduler(pool);
+    try {
+      await eventually('agents in cache', () => scheduler.agents.store.size >= 2);
+      for (const i of [0, 1, 2]) await client.create(CoreResources.pod, podManifest(`spread-${i}`, { agent: 'spread', cpu: '500m' }));
+      const spread = await eventually('3 spread replicas bound', async () => {
+        const pods = (await podsOf('meshos.dev/agent=spread')).filter((p) => p.spec?.nodeName);
+        return pods.length === 3 ? pods : undefined;
+      }, 60_000, 250);
+      expect(new Set(spread.map((p) => zoneOf.get(p.spec?.nodeName ?? '')))).toEqual(new Set(['eu-west-a', 'eu-west-b', 'eu-west-c']));
+      // Fill zones b and c (another scheduler's pods, by nodeName): only zone a has room now.
+      for (const [name, node] of [['fill-b', b1], ['fill-c', c1]] as const) await client.create(CoreResources.pod, podManifest(name, { cpu: '1500m', nodeName: node as string }));
+      await eventually('fillers in cache', () => scheduler.pods.store.get(`${namespace}/fill-b`)?.spec?.nodeName !== undefined && scheduler.pods.store.get(`${namespace}/fill-c`)?.spec?.nodeName !== undefined);
+      for (const i of [0, 1]) await client.create(CoreResources.pod, podManifest(`onezone-${i}`, { agent: 'onezone', cpu: '1' }));
+      const oneZone = await eventually('both onezone replicas bound', async () => {
+        const pods = (await podsOf('meshos.dev/agent=onezone')).filter((p) => p.spec?.nodeName);
+        return pods.length === 2 ? pods : undefined;
+      }, 60_000, 250);
+      expect(new Set(oneZone.map((p) => p.spec?.nodeName))).toEqual(new Set([a1, a2]));
+    } finally {
+      await stop();
+    }
+  });
+
+  it("rebuilds reservations after an operator restart, so a reserved Agent's scale-up lands on the held nodes at once", async () => {
+    await freshNamespace();
+    const pool = `${namespace}-rr`;
+    const [nodeA, nodeB, nodeC] = await makePool(pool, [
+      { region: 'eu-west', cost: 0.1, carbon: 50, trust: 99, cpu: '2' },
+      { region: 'eu-west', cost: 0.2, carbon: 60, trust: 98, cpu: '2' },
+      { region: 'eu-west', cost: 0.9, carbon: 600, trust: 60, cpu: '2' },
+    ]);
+    const meshName = `${namespace}-rr`;
+    meshes.push(meshName);
+    await client.create(MeshOsResources.mesh, testMesh(meshName, 'meshos-scheduler'));
+    const burst = testAgent(namespace, 'burst', meshName, 0);
+    burst.spec.scheduling = { usersRegion: 'eu-west' };
+    burst.spec.runtime.resources = { requests: { cpu: '2', memory: '64Mi' } };
+    await client.create(MeshOsResources.agent, burst);
+    const schedulerOptions = { scheduler: { namespace, nodeSelector: `meshos.dev/test-pool=${pool}`, batchWindowMs: 50, retryUnschedulableMs: 1000 } };
+    const reserved = (scheduler: MeshScheduler | undefined) => (scheduler?.listHolds() ?? []).filter((h) => h.agent === `${namespace}/burst` && h.reason === 'reservation');
+    let operator = await startTestOperator(schedulerOptions);
+    let before: ReturnType<typeof reserved>;
+    try {
+      await eventually('Agent in the scheduler cache', () => operator.manager.scheduler?.agents.store.get(`${namespace}/burst`));
+      await client.patch(MeshOsResources.agent, namespace, 'burst', { metadata: { annotations: { 'meshos.dev/reserve-replicas': '2' } } });
+      before = await eventually('2 holds', () => (reserved(operator.manager.scheduler).length === 2 ? reserved(operator.manager.scheduler) : undefined), 60_000, 100);
+      expect(new Set(before.map((h) => h.node))).toEqual(new Set([nodeA, nodeB]));
+    } finally {
+      await operator.stop();
+    }
+    // A new operator process: the holds lived only in the old one's memory.
+    operator = await startTestOperator(schedulerOptions);
+    try {
+      const after = await eventually('holds rebuilt', () => (reserved(operator.manager.scheduler).length === 2 ? reserved(operator.manager.scheduler) : undefined), 60_000, 100);
+      expect(new Set(after.map((h) => h.node))).toEqual(new Set([nodeA, nodeB]));
+      // The expiry of the original request (from managedFields, whose time moves when the same
+      // field manager touches the Agent again), not 15 minutes from the restart.
+      const live = await client.get<Agent>(MeshOsResources.agent, namespace, 'burst');
+      const setAt = annotationSetAt(live, RESERVE_ANNOTATION) as number;
+      for (const hold of after) {
+        expect(hold.expiresAt % 1000).toBe(0); // from a timestamp of whole seconds, not Date.now()
+        expect(Math.abs(hold.expiresAt - (setAt + RESERVATION_TTL_MS))).toBeLessThan(30_000);
+      }
+      // Another Agent's pods cannot take the held room...
+      const other = testAgent(namespace, 'other', meshName, 2);
+      other.spec.scheduling = { usersRegion: 'eu-west' };
+      other.spec.runtime.resources = { requests: { cpu: '1', memory: '64Mi' } };
+      await client.create(MeshOsResources.agent, other);
+      const others = await eventually('other pods decided', async () => {
+        const pods = await podsOf('meshos.dev/agent=other');
+        return pods.length === 2 && pods.every((p) => p.spec?.nodeName || p.status?.conditions?.some((c) => c.type === 'PodScheduled' && c.status === 'False')) ? pods : undefined;
+      }, 90_000, 250);
+      expect(others.map((p) => p.spec?.nodeName).filter(Boolean)).toEqual([nodeC]);
+      // ...and the reserved Agent's scale-up lands there at once, through the holds.
+      await client.patch(MeshOsResources.agent, namespace, 'burst', { spec: { runtime: { replicas: 2 } } });
+      const bursts = await eventually('burst replicas bound', async () => {
+        const pods = (await podsOf('meshos.dev/agent=burst')).filter((p) => p.spec?.nodeName);
+        return pods.length === 2 ? pods : undefined;
+      }, 90_000, 250);
+      expect(new Set(bursts.map((p) => p.spec?.nodeName))).toEqual(new Set([nodeA, nodeB]));
+      const viaHolds = operator.manager.scheduler?.bindings.filter((b) => b.pod.startsWith(`${namespace}/burst`) && b.method.startsWith('held capacity (reservation'));
+      expect(viaHolds).toHaveLength(2);
+      expect(reserved(operator.manager.scheduler)).toHaveLength(0);
+    } finally {
+      await operator.stop();
     }
   });
 });

@@ -37,6 +37,7 @@ import {
   objectiveTerms,
   violation,
   weightedScore,
+  zoneSpreadOf,
   type LatencyMatrix,
   type NodeModel,
   type ObjectiveWeights,
@@ -44,7 +45,9 @@ import {
   type Resources,
 } from './model.js';
 import { SchedulerMetrics } from './metrics.js';
+import { generateInstance } from './instances.js';
 import { chooseVictims, type RunningPod } from './preempt.js';
+import { RESERVE_ANNOTATION, reservationOf } from './reservation.js';
 import { solvePlacement, type PlacementResult } from './solve/optimise.js';
 import { DEFAULT_LP_SOLVER, lpSolver } from './solve/registry.js';
 
@@ -132,9 +135,7 @@ interface BindTask {
   method: string;
   matrix: LatencyMatrix;
 }
-/** Agent annotation: reserve room for this many more replicas (a forecast scale-up), for RESERVATION_TTL_MS. */
-export const RESERVE_ANNOTATION = 'meshos.dev/reserve-replicas';
-export const RESERVATION_TTL_MS = 15 * 60_000;
+export { RESERVE_ANNOTATION, RESERVATION_TTL_MS } from './reservation.js';
 
 export class MeshScheduler {
   readonly name: string;
@@ -191,21 +192,42 @@ export class MeshScheduler {
   /** The reservation API across processes: `kubectl annotate agent x meshos.dev/reserve-replicas=3` (the forecaster sets it). */
   private onAgentAnnotation(agent: Agent): void {
     if (!this.started) return;
+    this.applyReservation(agent).catch((error: unknown) => this.options.logger.warn({ agent: objectKey(agent), error: getErrorMessage(error) }, `Failed to reserve for Agent ${objectKey(agent)}`));
+  }
+
+  /**
+   * Makes the Agent's holds match its annotation (reservation.ts): derived from the annotation,
+   * the time it was set and the pods bound since, so a restarted scheduler rebuilds the same holds.
+   */
+  private async applyReservation(agent: Agent): Promise<void> {
     const key = objectKey(agent);
-    const value = agent.metadata.annotations?.[RESERVE_ANNOTATION];
-    if (value === undefined || this.reservedFor.get(key) === value) return;
-    this.reservedFor.set(key, value);
+    // Only Agents whose pods this scheduler binds: its namespace, a Mesh that names it.
+    if (this.options.namespace !== undefined && agent.metadata.namespace !== this.options.namespace) return;
+    const schedulerName = this.meshes.store.get(agent.spec.meshRef)?.spec.scheduling?.schedulerName ?? SCHEDULER_NAME;
+    if (schedulerName !== this.name) return;
+    // A new value re-reserves; other updates of the Agent do not (they may move managedFields'
+    // time for the manager that set the annotation, which only matters when rebuilding).
+    const marker = agent.metadata.annotations?.[RESERVE_ANNOTATION];
+    if (marker === this.reservedFor.get(key)) return;
+    if (marker === undefined) this.reservedFor.delete(key);
+    else this.reservedFor.set(key, marker);
     for (const [id, hold] of this.holds) if (hold.agent === key && hold.reason === 'reservation') this.holds.delete(id);
-    const replicas = Number(value);
-    if (!Number.isInteger(replicas) || replicas < 0 || replicas > 10_000) {
-      this.events.record(agent, { type: 'Warning', reason: 'InvalidReservation', action: 'Reserving', note: `annotation ${RESERVE_ANNOTATION} must be an integer 0-10000, got "${value}"` });
+    const now = Date.now();
+    const reservation = reservationOf(agent, this.pods.store.list(), now);
+    if (reservation === undefined) return;
+    if ('error' in reservation) {
+      this.events.record(agent, { type: 'Warning', reason: 'InvalidReservation', action: 'Reserving', note: reservation.error });
       return;
     }
-    if (replicas === 0) return;
-    this.reserve(key, replicas, RESERVATION_TTL_MS).then(
-      (holds) => this.events.record(agent, { type: 'Normal', reason: 'Reserved', action: 'Reserving', note: `Reserved room for ${holds.length} of ${replicas} replicas on ${holds.map((h) => h.node).join(', ') || 'no node'} for ${RESERVATION_TTL_MS / 60_000} min` }),
-      (error: unknown) => this.options.logger.warn({ agent: key, error: getErrorMessage(error) }, `Failed to reserve for Agent ${key}`),
-    );
+    if (reservation.remaining === 0 || reservation.expiresAt <= now) return;
+    const holds = await this.reserveUntil(key, reservation.remaining, reservation.expiresAt);
+    const minutes = Math.round((reservation.expiresAt - Date.now()) / 60_000);
+    this.events.record(agent, {
+      type: 'Normal',
+      reason: 'Reserved',
+      action: 'Reserving',
+      note: `Reserved room for ${holds.length} of ${reservation.remaining} replicas (${reservation.replicas} asked, ${reservation.replicas - reservation.remaining} landed since) on ${holds.map((h) => h.node).join(', ') || 'no node'} for ${minutes} min`,
+    });
   }
 
   // ---- cache of node usage ----
@@ -325,8 +347,12 @@ export class MeshScheduler {
    * (fewer than asked when the cluster is short).
    */
   async reserve(agentKey: string, replicas: number, ttlMs: number, requests?: Resources): Promise<Hold[]> {
-    if (!Number.isInteger(replicas) || replicas < 1) throw new Error(`reserve: replicas must be a positive integer, got ${replicas}`);
     if (!(ttlMs > 0)) throw new Error(`reserve: ttlMs must be positive, got ${ttlMs}`);
+    return this.reserveUntil(agentKey, replicas, Date.now() + ttlMs, requests);
+  }
+
+  private async reserveUntil(agentKey: string, replicas: number, expiresAt: number, requests?: Resources): Promise<Hold[]> {
+    if (!Number.isInteger(replicas) || replicas < 1) throw new Error(`reserve: replicas must be a positive integer, got ${replicas}`);
     const agent = this.agents.store.get(agentKey);
     if (!agent) throw new Error(`reserve: Agent ${agentKey} is not known`);
     const mesh = this.meshes.store.get(agent.spec.meshRef);
@@ -342,7 +368,7 @@ export class MeshScheduler {
     const solver = await this.solver();
     const result = solvePlacement({ nodes: this.nodeModels(), pods, weights: weightsOf(mesh), latency: matrix }, { ...(solver ? { solver } : {}), timeBudgetMs: this.options.timeBudgetMs ?? 2000 });
     const made: Hold[] = [];
-    for (const node of result.assignments.values()) made.push(this.addHold({ node, requests: base.requests, agent: agentKey, expiresAt: Date.now() + ttlMs, reason: 'reservation' }));
+    for (const node of result.assignments.values()) made.push(this.addHold({ node, requests: base.requests, agent: agentKey, expiresAt, reason: 'reservation' }));
     this.options.logger.info({ agent: agentKey, holds: made.map((h) => h.node) }, `Reserved ${made.length} of ${replicas} replicas for Agent ${agentKey}`);
     return made;
   }
@@ -375,12 +401,16 @@ export class MeshScheduler {
     try {
       await Promise.all([...this.ownInformers, this.agents, this.meshes].map((i) => i.waitForSync()));
       this.options.logger.info({ scheduler: this.name, nodes: this.nodes.store.size, pending: this.pending.size }, `Scheduler ${this.name} started`);
-      // Load the WebAssembly and warm the solve path before the first batch.
+      // Load the WebAssembly and warm the solve path (JavaScript's JIT) on a generated batch of
+      // 2,000 pods before the first real one: the first solve of a process ran about twice as long.
       const solver = await this.solver();
-      const warm = nodeModel({ metadata: { name: 'warm-up' }, status: { allocatable: { cpu: '1', memory: '1Gi', pods: '1' } } });
-      solvePlacement({ nodes: [warm], pods: [{ key: 'warm/up', requests: { cpu: 1, memory: 1, pods: 1 }, tolerations: [], nodeSelector: {}, requiredTerms: [], priority: 0 }], weights: weightsOf(undefined), latency: {} }, solver ? { solver } : {});
+      const warm = generateInstance(2000, 200, 1);
+      solvePlacement({ nodes: warm.nodes, pods: warm.pods, weights: weightsOf(undefined), latency: {} }, solver ? { solver } : {});
       this.started = true;
-      for (const agent of this.agents.store.list()) this.onAgentAnnotation(agent);
+      // Holds are derived state: rebuild every reservation before the first batch, so pending
+      // pods of other Agents cannot take the room a reserved Agent's scale-up will need.
+      const rebuilt = await Promise.allSettled(this.agents.store.list().map((agent) => this.applyReservation(agent)));
+      for (const outcome of rebuilt) if (outcome.status === 'rejected') this.options.logger.warn({ error: getErrorMessage(outcome.reason) }, 'Failed to rebuild a reservation');
       while (!signal.aborted) {
         if (this.pending.size === 0) await this.sleep(this.options.retryUnschedulableMs ?? 10_000, signal, true);
         if (signal.aborted) break;
@@ -705,7 +735,7 @@ export class MeshScheduler {
       }
       running.set(node.name, list);
     }
-    const choice = chooseVictims(demand, nodes, running, allowed, matrix);
+    const choice = chooseVictims(demand, nodes, running, allowed, matrix, zoneSpreadOf(demand, nodes, matrix));
     if (!choice) return false;
     const victims = choice.victims.map((v) => this.pods.store.get(v)).filter((v): v is PodObject => v !== undefined);
     for (const victim of victims) {

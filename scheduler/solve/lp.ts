@@ -3,8 +3,9 @@
 
 /** A minimisation LP: min cost.x subject to lower <= A x <= upper, 0 <= x <= variable upper. */
 export interface LinearProgram {
-  variables: { name: string; cost: number; upper?: number }[];
-  rows: { name: string; terms: [variable: number, coefficient: number][]; lower?: number; upper?: number }[];
+  /** Variables in order; `name` only helps reading a dumped program. */
+  variables: { name?: string; cost: number; upper?: number }[];
+  rows: { name?: string; terms: [variable: number, coefficient: number][]; lower?: number; upper?: number }[];
 }
 
 export interface LpSolution {
