@@ -9,7 +9,7 @@ import { applyStatus, serverSideApply } from '../operator/kube/apply.js';
 import { getErrorMessage, isNotFound } from '../operator/kube/errors.js';
 import type { KubeObject } from '../operator/kube/object.js';
 import { CoreResources, MeshOsResources } from '../operator/kube/resources.js';
-import { RESERVATION_TTL_MS, RESERVE_ANNOTATION } from '../scheduler/scheduler.js';
+import { RESERVATION_TTL_MS, RESERVE_ANNOTATION, RESERVE_REFRESHED_ANNOTATION, annotationSetAt } from '../scheduler/scheduler.js';
 import { DemandHistory, type EncodedHistory } from './demand/history.js';
 import type { DemandSample, DemandSink } from './demand/push-server.js';
 import { CounterRate, scrapeDemand } from './demand/scrape.js';
@@ -18,7 +18,7 @@ import type { FittedModel } from './models/model.js';
 import type { LstmOptions } from './models/lstm.js';
 import { capacityPlans, cpuCores, dailyGrowth, type AgentDemandForecast, type NodeCapacity } from './plan.js';
 import { tuneHeadroom } from './replay.js';
-import { annotationChange, plannedReservation } from './reservation.js';
+import { annotationChange, plannedReservation, reservationNeedsRefresh } from './reservation.js';
 import { clampReplicas, correctWindow, predictiveReplicas, reactiveReplicas, smoothedError, Stabiliser, windowUpper, type ErrorCorrection, type Headroom } from './scaling.js';
 
 export const NAME = 'forecasting';
@@ -527,7 +527,10 @@ export function createForecastingModule(options: ForecastingOptions = {}): Forec
         const reservation = state ? reservationFor(agent, state, nowMs) : undefined;
         if (!state || !reservation) continue;
         const current = agent.metadata.annotations?.[RESERVE_ANNOTATION];
-        const change = annotationChange(current, reservation.replicas);
+        let change = annotationChange(current, reservation.replicas);
+        // Still wanted at the same size: confirm it before the scheduler's hold lapses.
+        const refresh = change === undefined && current !== undefined && reservationNeedsRefresh(confirmedAt(agent), nowMs, RESERVATION_TTL_MS);
+        if (refresh) change = current;
         if (change === undefined) continue;
         if (state.lastReservation?.value === change && nowMs - state.lastReservation.atMs < 60_000) continue;
         state.lastReservation = { value: change, atMs: nowMs };
@@ -537,15 +540,16 @@ export function createForecastingModule(options: ForecastingOptions = {}): Forec
           module: NAME,
           kind: 'reserve',
           target: { kind: 'Agent', name: agent.metadata.name ?? '', namespace: agent.metadata.namespace ?? '', mesh: agent.spec.meshRef },
-          reason:
-            change === null
+          reason: refresh
+            ? `upper forecast peak ${peak}/s at ${new Date(reservation.peakAtMs).toISOString()} still needs room for ${change} more replicas; confirming the reservation before the scheduler's ${Math.round(RESERVATION_TTL_MS / 60_000)}-minute hold lapses`
+            : change === null
               ? `upper forecast peak ${peak}/s within the next ${Math.round(reservationHorizonMs / 60_000)} min needs no more than the ${agent.spec.runtime.replicas ?? 1} replicas running; releasing the reservation of ${current ?? ''}`
               : `upper forecast peak ${peak}/s at ${new Date(reservation.peakAtMs).toISOString()} needs ${reservation.peakReplicas} replicas of ${capacity}/s; reserving room for ${change} more than the ${agent.spec.runtime.replicas ?? 1} running`,
           risk: 0.1,
           verifyWindowMs: 0,
           agentsTouched: 1,
           replicasAdded: 0,
-          params: { from: current ?? null, to: change, peakDemand: reservation.peakDemand, peakReplicas: reservation.peakReplicas, peakAt: new Date(reservation.peakAtMs).toISOString() },
+          params: { from: current ?? null, to: change, refresh, peakDemand: reservation.peakDemand, peakReplicas: reservation.peakReplicas, peakAt: new Date(reservation.peakAtMs).toISOString() },
         });
       }
       return proposals;
@@ -572,6 +576,14 @@ export function createForecastingModule(options: ForecastingOptions = {}): Forec
     },
   };
 
+  /** When the Agent's reservation was set or last confirmed, as the scheduler reads it. */
+  function confirmedAt(agent: Agent): number | undefined {
+    const refreshed = Date.parse(agent.metadata.annotations?.[RESERVE_REFRESHED_ANNOTATION] ?? '');
+    const set = annotationSetAt(agent, RESERVE_ANNOTATION);
+    if (!Number.isFinite(refreshed)) return set;
+    return set === undefined ? refreshed : Math.max(set, refreshed);
+  }
+
   /** Sets (a string) or removes (null) the Agent's reservation annotation; the scheduler acts on it. */
   async function setReservation(action: Action, value: unknown, ctx: ModuleContext): Promise<ExecutionResult> {
     if (value !== null && (typeof value !== 'string' || !/^[1-9][0-9]*$/.test(value))) throw new Error(`reservation must be a positive integer string or null, got ${JSON.stringify(value)}`);
@@ -579,7 +591,11 @@ export function createForecastingModule(options: ForecastingOptions = {}): Forec
     const agent = ctx.informers.agents.store.get(key);
     if (!agent) throw new Error(`Agent ${key} is gone; cannot reserve for it`);
     const previous = agent.metadata.annotations?.[RESERVE_ANNOTATION] ?? null;
-    await ctx.client.patch(MeshOsResources.agent, action.target.namespace, action.target.name, { metadata: { annotations: { [RESERVE_ANNOTATION]: value } } });
+    // Setting (or confirming) a reservation starts its lifetime now; removing it drops the time too.
+    const confirmed = value === null ? null : new Date().toISOString();
+    await ctx.client.patch(MeshOsResources.agent, action.target.namespace, action.target.name, {
+      metadata: { annotations: { [RESERVE_ANNOTATION]: value, [RESERVE_REFRESHED_ANNOTATION]: confirmed } },
+    });
     return {
       message: value === null ? `released the capacity reservation of Agent ${key}` : `reserved capacity for ${value} more replicas of Agent ${key} (${RESERVE_ANNOTATION})`,
       undo: { value: previous },

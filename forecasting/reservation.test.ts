@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { annotationChange, plannedReservation } from './reservation.js';
+import { annotationChange, plannedReservation, reservationNeedsRefresh } from './reservation.js';
 
 const base = { capacityPerReplica: 10, currentReplicas: 2, minReplicas: 1, maxReplicas: 20 };
 
@@ -26,5 +26,13 @@ describe('capacity reservation ahead of a forecast peak', () => {
     expect(annotationChange('many', 8)).toBe('8');
     expect(annotationChange('8', 0)).toBeNull();
     expect(annotationChange(undefined, 0)).toBeUndefined();
+  });
+
+  it('confirms a standing reservation once half of the scheduler\'s hold lifetime has passed, not before', () => {
+    const ttl = 15 * 60_000;
+    const set = Date.parse('2026-11-23T10:00:00Z');
+    expect(reservationNeedsRefresh(set, set + 7 * 60_000, ttl)).toBe(false);
+    expect(reservationNeedsRefresh(set, set + 7.5 * 60_000, ttl)).toBe(true);
+    expect(reservationNeedsRefresh(undefined, set + 60 * 60_000, ttl)).toBe(false);
   });
 });

@@ -44,3 +44,12 @@ export function annotationChange(current: string | undefined, wanted: number): s
   const value = String(Math.round(wanted));
   return current === value ? undefined : value;
 }
+
+/**
+ * Whether a standing reservation of the wanted size should be confirmed again: the scheduler
+ * holds room for RESERVATION_TTL_MS from when it was set or last confirmed, so a reservation still
+ * wanted is refreshed once half of that has passed. `confirmedAt` undefined (not known): no.
+ */
+export function reservationNeedsRefresh(confirmedAt: number | undefined, nowMs: number, ttlMs: number): boolean {
+  return confirmedAt !== undefined && nowMs - confirmedAt >= ttlMs / 2;
+}

@@ -145,7 +145,8 @@ export class Manager {
     const managed = { labelSelector: MANAGED_SELECTOR };
     this.informers = {
       meshes: new Informer<Mesh>(this.client, MeshOsResources.mesh, informerOptions('meshes')),
-      agents: new Informer<Agent>(this.client, MeshOsResources.agent, informerOptions('agents')),
+      // Keeps managedFields: when an Agent's reservation annotation was set is read from them (scheduler/reservation.ts).
+      agents: new Informer<Agent>(this.client, MeshOsResources.agent, informerOptions('agents', { keepManagedFields: true })),
       proposals: new Informer<Proposal>(this.client, MeshOsResources.proposal, informerOptions('proposals')),
       deployments: new Informer<Deployment>(this.client, CoreResources.deployment, informerOptions('deployments', managed)),
       services: new Informer<Service>(this.client, CoreResources.service, informerOptions('services', managed)),

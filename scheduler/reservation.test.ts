@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '../operator/kube/object.js';
 import type { PodObject } from './cluster.js';
-import { RESERVATION_TTL_MS, RESERVE_ANNOTATION, annotationSetAt, reservationOf } from './reservation.js';
+import { RESERVATION_TTL_MS, RESERVE_ANNOTATION, RESERVE_REFRESHED_ANNOTATION, annotationSetAt, reservationOf } from './reservation.js';
 
 const setAt = Date.parse('2026-11-23T10:00:00Z');
 
@@ -34,6 +34,19 @@ describe('reservations as derived state', () => {
     // Without managedFields (an object from an old API server), the request counts from now.
     const now = setAt + 3_600_000;
     expect(reservationOf(agent('2'), [], now)).toEqual({ replicas: 2, remaining: 2, setAt: now, expiresAt: now + RESERVATION_TTL_MS });
+  });
+
+  it('runs the lifetime from a refresh, but not from a refresh time in the future', () => {
+    const refreshedAt = (time: string): KubeObject => {
+      const object = agent('2', [owner('2026-11-23T10:00:00Z')]);
+      object.metadata.annotations = { ...object.metadata.annotations, [RESERVE_REFRESHED_ANNOTATION]: time };
+      return object;
+    };
+    const now = Date.parse('2026-11-23T10:20:00Z');
+    const refreshed = reservationOf(refreshedAt('2026-11-23T10:10:00Z'), [pod('early', '2026-11-23T10:05:00Z', 'n1')], now);
+    expect(refreshed).toMatchObject({ setAt: Date.parse('2026-11-23T10:10:00Z'), expiresAt: Date.parse('2026-11-23T10:10:00Z') + RESERVATION_TTL_MS, remaining: 2 });
+    expect(reservationOf(refreshedAt('2026-11-23T11:00:00Z'), [], now)).toMatchObject({ setAt });
+    expect(reservationOf(refreshedAt('not a time'), [], now)).toMatchObject({ setAt });
   });
 
   it('rejects a value that is not an integer 0-10000, naming the annotation', () => {

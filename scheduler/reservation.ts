@@ -9,6 +9,12 @@ import { agentKeyOf, type PodObject } from './cluster.js';
 /** Agent annotation: reserve room for this many more replicas (a forecast scale-up), for RESERVATION_TTL_MS. */
 export const RESERVE_ANNOTATION = 'meshos.dev/reserve-replicas';
 export const RESERVATION_TTL_MS = 15 * 60_000;
+/**
+ * Agent annotation (RFC 3339 time): the reservation was confirmed then, so its lifetime runs from
+ * then. A forecaster that still wants the same number sets it to keep the holds past
+ * RESERVATION_TTL_MS (writing an unchanged value would not move managedFields).
+ */
+export const RESERVE_REFRESHED_ANNOTATION = 'meshos.dev/reserve-refreshed-at';
 export const MAX_RESERVED_REPLICAS = 10_000;
 
 export interface Reservation {
@@ -52,7 +58,8 @@ export function reservationOf(agent: KubeObject, pods: Iterable<PodObject>, now:
   if (value.trim() === '' || !Number.isInteger(replicas) || replicas < 0 || replicas > MAX_RESERVED_REPLICAS) {
     return { error: `annotation ${RESERVE_ANNOTATION} must be an integer 0-${MAX_RESERVED_REPLICAS}, got "${value}"` };
   }
-  const setAt = annotationSetAt(agent, RESERVE_ANNOTATION) ?? now;
+  const refreshed = Date.parse(agent.metadata.annotations?.[RESERVE_REFRESHED_ANNOTATION] ?? '');
+  const setAt = Math.max(annotationSetAt(agent, RESERVE_ANNOTATION) ?? now, Number.isFinite(refreshed) && refreshed <= now ? refreshed : -Infinity);
   const key = `${agent.metadata.namespace ?? ''}/${agent.metadata.name ?? ''}`;
   let landed = 0;
   for (const pod of pods) {

@@ -135,7 +135,7 @@ interface BindTask {
   method: string;
   matrix: LatencyMatrix;
 }
-export { RESERVE_ANNOTATION, RESERVATION_TTL_MS } from './reservation.js';
+export { RESERVE_ANNOTATION, RESERVE_REFRESHED_ANNOTATION, RESERVATION_TTL_MS, annotationSetAt } from './reservation.js';
 
 export class MeshScheduler {
   readonly name: string;
@@ -169,7 +169,7 @@ export class MeshScheduler {
     const { client } = options;
     this.pods = new Informer<PodObject>(client, CoreResources.pod, options.namespace ? { namespace: options.namespace } : {});
     this.nodes = new Informer<NodeObject>(client, CoreResources.node, options.nodeSelector ? { labelSelector: options.nodeSelector } : {});
-    this.agents = options.agents ?? this.own(new Informer<Agent>(client, MeshOsResources.agent, options.namespace ? { namespace: options.namespace } : {}));
+    this.agents = options.agents ?? this.own(new Informer<Agent>(client, MeshOsResources.agent, { keepManagedFields: true, ...(options.namespace ? { namespace: options.namespace } : {}) }));
     this.meshes = options.meshes ?? this.own(new Informer<Mesh>(client, MeshOsResources.mesh));
     this.ownInformers.push(this.pods, this.nodes);
     this.metrics = options.registry ? new SchedulerMetrics(options.registry) : undefined;

@@ -27,6 +27,11 @@ export interface InformerOptions {
   /** Server-side watch timeout, randomised in [min, max] so watches do not all renew at once. */
   watchTimeoutSeconds?: readonly [number, number];
   pageSize?: number;
+  /**
+   * Keep metadata.managedFields in the cache (dropped by default to save memory). The Agent
+   * cache keeps them: when a reservation annotation was set is read from them.
+   */
+  keepManagedFields?: boolean;
   clock?: Clock;
   random?: () => number;
   onLog?: (level: 'info' | 'warn', message: string, fields: Record<string, unknown>) => void;
@@ -283,12 +288,12 @@ export class Informer<T extends KubeObject> {
 
   /**
    * What the cache keeps of an object. List items come without apiVersion/kind: fill them in so
-   * owner references and logs can use them. metadata.managedFields goes: no controller reads it
-   * from a cache, and it is often the largest part of an object (controller-runtime strips it by
-   * default for the same reason); an update sent from a cached copy leaves it as it is on the server.
+   * owner references and logs can use them. metadata.managedFields goes unless kept: it is often
+   * the largest part of an object (controller-runtime strips it by default for the same reason);
+   * an update sent from a cached copy leaves it as it is on the server.
    */
   private forCache(object: T): T {
-    delete (object.metadata as { managedFields?: unknown }).managedFields;
+    if (!this.options.keepManagedFields) delete (object.metadata as { managedFields?: unknown }).managedFields;
     if (object.kind && object.apiVersion) return object;
     object.kind ??= this.type.kind;
     object.apiVersion ??= this.type.group === '' ? this.type.version : `${this.type.group}/${this.type.version}`;
