@@ -26,6 +26,7 @@ describe('predictive scaling through the kernel loop', () => {
   let operator: RunningOperator | undefined;
   let demandServer: Awaited<ReturnType<typeof startDemandServer>> | undefined;
   const mesh = `fc-${Date.now().toString(36)}`;
+  const reserveMesh = `${mesh}-reserve`;
   const agentName = 'seasonal';
 
   async function startOperator(): Promise<{ port: number }> {
@@ -46,9 +47,13 @@ describe('predictive scaling through the kernel loop', () => {
   beforeAll(async () => {
     client = await testClient();
     namespace = await createTestNamespace(client, 'forecast');
-    const meshObject: Mesh = testMesh(mesh);
+    // meshos-scheduler binds this Mesh's pods: it reserves only for Agents whose pods it binds.
+    const meshObject: Mesh = testMesh(mesh, 'meshos-scheduler');
     meshObject.spec.autoscaling = { predictive: true };
     await client.create(MeshOsResources.mesh, meshObject);
+    // The reservation test's Agent lives in a Mesh of its own, so the capacity plans checked below
+    // cover only the seasonal Agent whatever order the tests run in.
+    await client.create(MeshOsResources.mesh, { ...meshObject, metadata: { name: reserveMesh }, spec: { ...meshObject.spec, did: `did:mesh:test:${reserveMesh}` } });
     const agent: Agent = testAgent(namespace, agentName, mesh, 1);
     agent.spec.region = 'eu-west';
     agent.spec.runtime = { ...agent.spec.runtime, minReplicas: 1, maxReplicas: 20, resources: { requests: { cpu: '500m', memory: '16Mi' } } };
@@ -59,6 +64,7 @@ describe('predictive scaling through the kernel loop', () => {
   afterAll(async () => {
     await stopOperator();
     await client.delete(MeshOsResources.mesh, undefined, mesh).catch(() => undefined);
+    await client.delete(MeshOsResources.mesh, undefined, reserveMesh).catch(() => undefined);
     await deleteNamespace(client, namespace);
     await client.destroy();
   });
@@ -101,7 +107,7 @@ describe('predictive scaling through the kernel loop', () => {
     // Predictive scaling off for this Agent: its replicas stay at 1 until demand rises, so the
     // reservation for the coming peak is what prepares for it.
     const name = 'reserved';
-    const agent: Agent = testAgent(namespace, name, mesh, 1);
+    const agent: Agent = testAgent(namespace, name, reserveMesh, 1);
     agent.spec.runtime = { ...agent.spec.runtime, minReplicas: 1, maxReplicas: 20 };
     agent.spec.autoscaling = { enabled: true, predictive: false, source: 'Push', capacityPerReplica: 10, intervalSeconds: 60, seasonSeconds: PERIOD * 60, leadTimeSeconds: 300, quantile: 0.9 };
     await client.create(MeshOsResources.agent, agent);
@@ -137,7 +143,7 @@ describe('predictive scaling through the kernel loop', () => {
       const list = await client.list<KubeObject & { reason?: string; note?: string; regarding?: { name?: string } }>(CoreResources.event, namespace);
       return list.items.find((e) => e.regarding?.name === name && e.reason === 'Reserved');
     }, 60_000, 500);
-    expect(held.note).toMatch(/^Reserved room for [1-9]\d* of \d+ replicas on /);
+    expect(held.note).toMatch(/^Reserved room for [1-9]\d* of \d+ replicas .* on /);
     expect(operator?.manager.scheduler?.listHolds().some((h) => h.agent === `${namespace}/${name}`)).toBe(true);
   });
 

@@ -47,7 +47,7 @@ import {
 import { SchedulerMetrics } from './metrics.js';
 import { generateInstance } from './instances.js';
 import { chooseVictims, type RunningPod } from './preempt.js';
-import { RESERVE_ANNOTATION, reservationOf } from './reservation.js';
+import { RESERVE_ANNOTATION, RESERVE_REFRESHED_ANNOTATION, reservationOf } from './reservation.js';
 import { solvePlacement, type PlacementResult } from './solve/optimise.js';
 import { DEFAULT_LP_SOLVER, lpSolver } from './solve/registry.js';
 
@@ -205,9 +205,11 @@ export class MeshScheduler {
     if (this.options.namespace !== undefined && agent.metadata.namespace !== this.options.namespace) return;
     const schedulerName = this.meshes.store.get(agent.spec.meshRef)?.spec.scheduling?.schedulerName ?? SCHEDULER_NAME;
     if (schedulerName !== this.name) return;
-    // A new value re-reserves; other updates of the Agent do not (they may move managedFields'
-    // time for the manager that set the annotation, which only matters when rebuilding).
-    const marker = agent.metadata.annotations?.[RESERVE_ANNOTATION];
+    // A new value or a confirmation (RESERVE_REFRESHED_ANNOTATION) re-reserves; other updates of
+    // the Agent do not (they may move managedFields' time for the manager that set the
+    // annotation, which only matters when rebuilding).
+    const value = agent.metadata.annotations?.[RESERVE_ANNOTATION];
+    const marker = value === undefined ? undefined : `${value}@${agent.metadata.annotations?.[RESERVE_REFRESHED_ANNOTATION] ?? ''}`;
     if (marker === this.reservedFor.get(key)) return;
     if (marker === undefined) this.reservedFor.delete(key);
     else this.reservedFor.set(key, marker);
