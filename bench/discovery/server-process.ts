@@ -30,5 +30,7 @@ function rssMb(): { rss: number; peak: number } {
 process.send?.({ kind: 'ready', port: server.port, indexBuildSeconds, usesAnn: live.catalogue.usesAnn, ...rssMb() });
 process.on('message', (message: { kind: string }) => {
   if (message.kind === 'memory') process.send?.({ kind: 'memory', ...rssMb() });
+  // CPU time spent so far (user + system, ms): the benchmark takes the difference over the load.
+  if (message.kind === 'cpu') process.send?.({ kind: 'cpu', ms: (process.cpuUsage().user + process.cpuUsage().system) / 1000 });
   if (message.kind === 'stop') void server.close().then(() => process.exit(0));
 });

@@ -61,7 +61,13 @@ const percentile = (sorted: readonly number[], p: number): number => sorted[Math
 const round = (value: number, digits = 3): number => Math.round(value * 10 ** digits) / 10 ** digits;
 
 /** Closed-loop load: each client sends its next search when the last one answered. */
-async function load(port: number, queries: readonly LabelledQuery[], clients: number, seconds: number): Promise<{ latencies: number[]; elapsed: number; errors: number }> {
+async function load(
+  port: number,
+  queries: readonly LabelledQuery[],
+  clients: number,
+  seconds: number,
+  serverCpuMs: () => Promise<number>,
+): Promise<{ latencies: number[]; elapsed: number; errors: number; clientCpuMs: number; serverCpuMs: number }> {
   const channels = Array.from({ length: clients }, () => new AgentDiscoveryClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 }));
   const latencies: number[] = [];
   let errors = 0;
@@ -81,6 +87,8 @@ async function load(port: number, queries: readonly LabelledQuery[], clients: nu
     for (let i = c; Date.now() < warmUntil; i += clients) await search(client, requests[i % requests.length] as SearchRequest);
   }));
   errors = 0;
+  const serverCpuBefore = await serverCpuMs();
+  const clientCpuBefore = process.cpuUsage();
   const started = performance.now();
   const until = started + seconds * 1000;
   await Promise.all(
@@ -93,8 +101,10 @@ async function load(port: number, queries: readonly LabelledQuery[], clients: nu
     }),
   );
   const elapsed = (performance.now() - started) / 1000;
+  const clientCpu = process.cpuUsage(clientCpuBefore);
+  const serverCpu = (await serverCpuMs()) - serverCpuBefore;
   for (const client of channels) client.close();
-  return { latencies, elapsed, errors };
+  return { latencies, elapsed, errors, clientCpuMs: (clientCpu.user + clientCpu.system) / 1000, serverCpuMs: serverCpu };
 }
 
 export async function runSpeedBenchmark(options: SpeedOptions): Promise<SpeedResult> {
@@ -106,14 +116,16 @@ export async function runSpeedBenchmark(options: SpeedOptions): Promise<SpeedRes
   for (const size of options.sizes) {
     const { child, ready } = await startServer(options.catalogPath, size);
     try {
-      const { latencies, elapsed, errors } = await load(ready.port, options.queries, clients, options.durationSeconds);
+      const { latencies, elapsed, errors, clientCpuMs, serverCpuMs } = await load(ready.port, options.queries, clients, options.durationSeconds, async () => (await ask<{ ms: number }>(child, 'cpu')).ms);
       const memory = await ask<{ rss: number; peak: number }>(child, 'memory');
       const sorted = [...latencies].sort((a, b) => a - b);
       latency[String(size)] = { p50Ms: round(percentile(sorted, 50)), p99Ms: round(percentile(sorted, 99)), qps: round(latencies.length / elapsed, 1) };
-      details[String(size)] = { indexBuildSeconds: round(ready.indexBuildSeconds), serverRssMb: round(memory.rss, 1), serverPeakRssMb: round(memory.peak, 1), usesAnn: ready.usesAnn, searches: latencies.length, errors };
+      details[String(size)] = { indexBuildSeconds: round(ready.indexBuildSeconds), serverRssMb: round(memory.rss, 1), serverPeakRssMb: round(memory.peak, 1), usesAnn: ready.usesAnn, searches: latencies.length, errors,
+        // CPU per search in each process: what the machine's 2 cores are shared by.
+        serverCpuMsPerSearch: round(serverCpuMs / Math.max(latencies.length, 1)), clientCpuMsPerSearch: round(clientCpuMs / Math.max(latencies.length, 1)) };
       indexBuildSeconds = round(ready.indexBuildSeconds);
       serverRssMb = round(memory.peak, 1);
-      console.log(`${size} agents: index built in ${round(ready.indexBuildSeconds, 2)} s (ANN ${ready.usesAnn}), p50 ${latency[String(size)]?.p50Ms} ms, p99 ${latency[String(size)]?.p99Ms} ms, ${latency[String(size)]?.qps} qps, RSS ${round(memory.rss)} MB (peak ${round(memory.peak)}), errors ${errors}`);
+      console.log(`${size} agents: index built in ${round(ready.indexBuildSeconds, 2)} s (ANN ${ready.usesAnn}), p50 ${latency[String(size)]?.p50Ms} ms, p99 ${latency[String(size)]?.p99Ms} ms, ${latency[String(size)]?.qps} qps, RSS ${round(memory.rss)} MB (peak ${round(memory.peak)}), errors ${errors}, CPU per search: server ${round(serverCpuMs / Math.max(latencies.length, 1))} ms, clients ${round(clientCpuMs / Math.max(latencies.length, 1))} ms`);
     } finally {
       child.removeAllListeners('exit');
       child.send({ kind: 'stop' });

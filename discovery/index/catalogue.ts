@@ -1,11 +1,12 @@
 // The live discovery index: agents by slot, a BM25 index over their text, their sentence
 // vectors, inverted filter sets, and the hybrid search that combines them.
 import { Bm25Index } from '../rank/bm25.js';
+import type { Scored } from '../rank/topk.js';
 import { embedText } from '../rank/embed.js';
 import { STOP_WORDS, stem, terms, words } from '../rank/tokenize.js';
 import type { WordVectors } from '../rank/word-vectors.js';
 import { searchableText, summaryText, type AgentEntry } from './entry.js';
-import { FilterSets, setValues, type Filters, type SetField } from './filters.js';
+import { FilterSets, setValues, type Filters } from './filters.js';
 import { VectorStore } from './vectors.js';
 
 /** Rankers the catalogue can run; `hybrid` is the default (chosen by the quality benchmark). */
@@ -64,7 +65,6 @@ export class Catalogue {
   private readonly entries: (AgentEntry | undefined)[] = [];
   private readonly slotByKey = new Map<string, number>();
   private readonly freeSlots: number[] = [];
-  private readonly valuesBySlot = new Map<number, Record<SetField, string[]>>();
   private readonly lexical = new Bm25Index();
   private readonly vectors: VectorStore;
   private readonly filterSets = new FilterSets();
@@ -111,13 +111,12 @@ export class Catalogue {
       slot = this.freeSlots.pop() ?? this.entries.length;
       this.slotByKey.set(entry.key, slot);
     } else {
-      const previous = this.valuesBySlot.get(slot);
-      if (previous) this.filterSets.remove(slot, previous);
+      // The previous entry's values, recomputed: cheaper than keeping them per slot.
+      const previous = this.entries[slot];
+      if (previous) this.filterSets.remove(slot, setValues(previous));
     }
     this.entries[slot] = entry;
-    const values = setValues(entry);
-    this.valuesBySlot.set(slot, values);
-    this.filterSets.add(slot, values);
+    this.filterSets.add(slot, setValues(entry));
     this.lexical.set(slot, terms(searchableText(entry)));
     this.vectors.set(slot, this.wordVectors ? embedText(this.wordVectors, summaryText(entry)) : undefined);
   }
@@ -126,9 +125,8 @@ export class Catalogue {
     const slot = this.slotByKey.get(key);
     if (slot === undefined) return false;
     this.version++;
-    const values = this.valuesBySlot.get(slot);
-    if (values) this.filterSets.remove(slot, values);
-    this.valuesBySlot.delete(slot);
+    const previous = this.entries[slot];
+    if (previous) this.filterSets.remove(slot, setValues(previous));
     this.lexical.remove(slot);
     this.vectors.remove(slot);
     this.entries[slot] = undefined;
@@ -172,11 +170,7 @@ export class Catalogue {
       for (const hit of lexicalTop) candidates.set(hit.slot, { lexical: hit.score / best, semantic: 0 });
     }
     if (queryVector) {
-      // Few candidates: scan them exactly; many: ask the ANN index (exact below its threshold).
-      const semanticTop =
-        slots.length <= EXACT_SCAN_LIMIT || !this.vectors.usesAnn
-          ? this.vectors.exact(queryVector, depth, slots)
-          : this.vectors.nearest(queryVector, depth, accept, slots.length / Math.max(this.size, 1), slots);
+      const semanticTop = this.semanticTop(queryVector, depth, slots, accept);
       for (const hit of semanticTop) if (!candidates.has(hit.slot)) candidates.set(hit.slot, { lexical: 0, semantic: 0 });
       for (const [slot, scores] of candidates) scores.semantic = this.vectors.similarity(queryVector, slot);
     }
@@ -198,6 +192,18 @@ export class Catalogue {
       }),
       more: ranked.length > want,
     };
+  }
+
+  /** The semantic top-k among the candidates, by the cheapest exact or approximate way. */
+  private semanticTop(queryVector: Float32Array, k: number, slots: readonly number[], accept: (slot: number) => boolean): Scored[] {
+    const vectors = this.vectors;
+    // Few candidates: scan them exactly (each distinct vector compared once).
+    if (slots.length <= EXACT_SCAN_LIMIT) return vectors.exact(queryVector, k, slots);
+    const selectivity = slots.length / Math.max(this.size, 1);
+    // Many candidates: ask the ANN index; without one (few distinct vectors), walk the
+    // distinct vectors best first when the candidates outnumber them, else scan the candidates.
+    if (vectors.usesAnn) return vectors.nearest(queryVector, k, accept, selectivity, slots);
+    return slots.length > vectors.distinct ? vectors.exactByGroup(queryVector, k, accept, selectivity) : vectors.exact(queryVector, k, slots);
   }
 
   private byTrust(slots: readonly number[] | undefined, accept: (slot: number) => boolean, offset: number, limit: number): SearchResult {

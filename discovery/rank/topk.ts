@@ -15,6 +15,10 @@ export class TopK {
 
   constructor(private readonly k: number) {}
 
+  get size(): number {
+    return this.slots.length;
+  }
+
   /** The score a new entry must beat to enter (−Infinity until full). */
   get threshold(): number {
     return this.slots.length < this.k ? -Infinity : (this.scores[0] ?? -Infinity);
