@@ -1,6 +1,6 @@
 // The live discovery index: agents by slot, a BM25 index over their text, their sentence
 // vectors, inverted filter sets, and the hybrid search that combines them.
-import { Bm25Index } from '../rank/bm25.js';
+import { Bm25Index, hasSlot, slotBitmap, type SlotBitmap } from '../rank/bm25.js';
 import type { Scored } from '../rank/topk.js';
 import { embedText } from '../rank/embed.js';
 import { STOP_WORDS, stem, terms, words } from '../rank/tokenize.js';
@@ -73,7 +73,7 @@ export class Catalogue {
   /** Bumped on every change, so cached candidate sets of an older index are never used. */
   private version = 0;
   /** Candidate sets of recent filter combinations (filters repeat far more than queries do). */
-  private readonly candidateCache = new Map<string, { version: number; slots: number[]; bitmap: Uint8Array }>();
+  private readonly candidateCache = new Map<string, { version: number; slots: number[]; bitmap: SlotBitmap }>();
 
   constructor(options: CatalogueOptions = {}) {
     this.wordVectors = options.wordVectors;
@@ -230,13 +230,13 @@ export class Catalogue {
     filters: Filters,
     includeUnavailable: boolean,
     allowedNamespaces: ReadonlySet<string> | undefined,
-  ): { slots: number[]; bitmap: Uint8Array; accept: (slot: number) => boolean } {
+  ): { slots: number[]; bitmap: SlotBitmap; accept: (slot: number) => boolean } {
     const key = JSON.stringify([filters, includeUnavailable, allowedNamespaces ? [...allowedNamespaces].sort() : null]);
     let cached = this.candidateCache.get(key);
     if (!cached || cached.version !== this.version) {
       const setSlots = this.filterSets.candidates(filters, allowedNamespaces);
       const { minTrustScore, maxLatencyMs } = filters;
-      const bitmap = new Uint8Array(this.entries.length);
+      const bitmap = slotBitmap([], this.entries.length);
       const slots: number[] = [];
       const check = (slot: number): void => {
         const entry = this.entries[slot];
@@ -244,7 +244,7 @@ export class Catalogue {
         if (!includeUnavailable && (!entry.ready || entry.quarantined)) return;
         if (minTrustScore !== undefined && minTrustScore > 0 && (entry.trustScore === undefined || entry.trustScore < minTrustScore)) return;
         if (maxLatencyMs !== undefined && (entry.maxLatencyMs === undefined || entry.maxLatencyMs > maxLatencyMs)) return;
-        bitmap[slot] = 1;
+        bitmap[slot >>> 5] = ((bitmap[slot >>> 5] ?? 0) | (1 << (slot & 31))) >>> 0;
         slots.push(slot);
       };
       if (setSlots) setSlots.forEach(check);
@@ -254,6 +254,6 @@ export class Catalogue {
       this.candidateCache.set(key, cached);
     }
     const { bitmap } = cached;
-    return { slots: cached.slots, bitmap, accept: (slot) => bitmap[slot] === 1 };
+    return { slots: cached.slots, bitmap, accept: (slot) => hasSlot(bitmap, slot) };
   }
 }

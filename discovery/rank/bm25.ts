@@ -12,8 +12,22 @@ export interface Bm25Options {
   readonly b?: number;
 }
 
-/** Slots that may be returned: `allowed[slot] === 1`. A bitmap, because it is read once per posting. */
-export type SlotBitmap = Uint8Array;
+/**
+ * Slots that may be returned, one bit per slot (`hasSlot`). Read once per posting: as bits,
+ * 100,000 slots take 12.5 kB and stay in the CPU's first-level cache.
+ */
+export type SlotBitmap = Uint32Array;
+
+export function hasSlot(bitmap: SlotBitmap, slot: number): boolean {
+  return (((bitmap[slot >>> 5] ?? 0) >>> (slot & 31)) & 1) === 1;
+}
+
+/** A bitmap of `capacity` slots holding the given ones. */
+export function slotBitmap(slots: Iterable<number>, capacity: number): SlotBitmap {
+  const bitmap = new Uint32Array((capacity + 31) >>> 5);
+  for (const slot of slots) bitmap[slot >>> 5] = ((bitmap[slot >>> 5] ?? 0) | (1 << (slot & 31))) >>> 0;
+  return bitmap;
+}
 
 /** The documents holding one term, in no particular order. */
 class Postings {
@@ -197,7 +211,7 @@ export class Bm25Index {
       const { slots, size } = list;
       for (let i = 0; i < size; i++) {
         const slot = slots[i] as number;
-        if (allowed && allowed[slot] !== 1) continue;
+        if (allowed && (((allowed[slot >>> 5] as number) >>> (slot & 31)) & 1) === 0) continue;
         const previous = scores[slot] as number;
         if (previous === 0) touched[touchedCount++] = slot;
         scores[slot] = previous + weight * (impacts[i] as number);
