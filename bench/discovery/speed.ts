@@ -35,7 +35,7 @@ interface ReadyMessage {
 
 function startServer(catalogPath: string, size: number): Promise<{ child: ChildProcess; ready: ReadyMessage }> {
   const script = fileURLToPath(new URL('./server-process.ts', import.meta.url));
-  const child = fork(script, [catalogPath, String(size)], { execArgv: ['--import', 'tsx', '--max-old-space-size=4096', ...(process.env['DISCOVERY_BENCH_PROFILE'] ? ['--cpu-prof', '--cpu-prof-dir=' + process.env['DISCOVERY_BENCH_PROFILE']] : [])], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(script, [catalogPath, String(size)], { execArgv: ['--import', 'tsx', '--max-old-space-size=4096', ...(process.env['DISCOVERY_BENCH_PROFILE'] ? ['--cpu-prof', '--cpu-prof-dir=' + process.env['DISCOVERY_BENCH_PROFILE']] : []), ...(process.env['DISCOVERY_BENCH_SERVER_FLAGS']?.split(' ').filter(Boolean) ?? [])], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   return new Promise((resolve, reject) => {
     child.once('error', reject);
     child.once('exit', (code) => reject(new Error(`discovery server for ${size} agents exited with ${code}`)));
