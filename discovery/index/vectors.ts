@@ -195,14 +195,16 @@ export class VectorStore {
       let passed = 0;
       let seen = 0;
       for (let i = 0; i < matches.keys.length; i++) {
-        const members = this.members[Number(matches.keys[i])];
+        const group = Number(matches.keys[i]);
+        const members = this.members[group];
         if (!members) continue;
-        // usearch's cos metric returns a distance: 1 - similarity.
-        const similarity = 1 - (matches.distances[i] ?? 1);
+        // Scored in double precision (as `exact` and `similarity` score) once a member passes.
+        let similarity = NaN;
         for (const slot of members) {
           seen++;
           if (!accept(slot)) continue;
           passed++;
+          if (Number.isNaN(similarity)) similarity = dot(query, this.matrix, group * D);
           top.offer(slot, similarity);
         }
       }
