@@ -68,7 +68,7 @@ async function load(
   seconds: number,
   serverCpuMs: () => Promise<number>,
 ): Promise<{ latencies: number[]; elapsed: number; errors: number; clientCpuMs: number; serverCpuMs: number }> {
-  const channels = Array.from({ length: clients }, () => new AgentDiscoveryClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 }));
+  const channels = Array.from({ length: clients }, () => new AgentDiscoveryClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1, 'grpc.enable_channelz': 0 }));
   const latencies: number[] = [];
   let errors = 0;
   const requests = queries.map((query, i) =>
