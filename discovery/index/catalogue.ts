@@ -169,35 +169,48 @@ export class Catalogue {
     if (queryTerms.length === 0 && !queryVector) return this.byTrust(slots, accept, query.offset, query.limit);
 
     const depth = Math.max(want + 1, CANDIDATE_FLOOR);
-    const candidates = new Map<number, { lexical: number; semantic: number }>();
-    if (ranker !== 'semantic' && queryTerms.length > 0) {
-      const lexicalTop = this.lexical.search(queryTerms, depth, bitmap);
-      const best = lexicalTop[0]?.score ?? 1;
-      for (const hit of lexicalTop) candidates.set(hit.slot, { lexical: hit.score / best, semantic: 0 });
+    // The candidates in parallel arrays (the lexical top, then the semantic top's new slots):
+    // a search allocates a few small arrays, not an object per candidate.
+    const lexicalTop = ranker !== 'semantic' && queryTerms.length > 0 ? this.lexical.search(queryTerms, depth, bitmap) : [];
+    const semanticTop = queryVector ? this.semanticTop(queryVector, depth, slots, accept) : [];
+    const capacity = lexicalTop.length + semanticTop.length;
+    const candidateSlots = new Int32Array(capacity);
+    const lexicalScores = new Float64Array(capacity);
+    const semanticScores = new Float64Array(capacity);
+    let count = 0;
+    const best = lexicalTop[0]?.score ?? 1;
+    for (const hit of lexicalTop) {
+      candidateSlots[count] = hit.slot;
+      lexicalScores[count++] = hit.score / best;
     }
     if (queryVector) {
-      const semanticTop = this.semanticTop(queryVector, depth, slots, accept);
-      for (const hit of semanticTop) if (!candidates.has(hit.slot)) candidates.set(hit.slot, { lexical: 0, semantic: 0 });
-      for (const [slot, scores] of candidates) scores.semantic = this.vectors.similarity(queryVector, slot);
+      const fromLexical = new Set<number>(candidateSlots.subarray(0, count));
+      for (const hit of semanticTop) if (!fromLexical.has(hit.slot)) candidateSlots[count++] = hit.slot;
+      for (let i = 0; i < count; i++) semanticScores[i] = this.vectors.similarity(queryVector, candidateSlots[i] as number);
     }
     const weight = ranker === 'lexical' ? 0 : ranker === 'semantic' ? 1 : this.semanticWeight;
     const lexicalWeight = ranker === 'semantic' ? 0 : 1;
-    const ranked = [...candidates]
-      .map(([slot, s]) => ({ slot, ...s, score: lexicalWeight * s.lexical + weight * s.semantic }))
-      .sort((a, b) => b.score - a.score || a.slot - b.slot);
-    const page = ranked.slice(query.offset, want);
+    const scores = new Float64Array(count);
+    for (let i = 0; i < count; i++) scores[i] = lexicalWeight * (lexicalScores[i] as number) + weight * (semanticScores[i] as number);
+    const order = Array.from({ length: count }, (_, i) => i).sort(
+      (a, b) => (scores[b] as number) - (scores[a] as number) || (candidateSlots[a] as number) - (candidateSlots[b] as number),
+    );
     // Stem -> the first query word with that stem, to explain matches in the caller's words.
-    const wordOfTerm = new Map<string, string>();
-    for (const word of words(query.text)) if (!STOP_WORDS.has(word) && !wordOfTerm.has(stem(word))) wordOfTerm.set(stem(word), word);
-    return {
-      hits: page.flatMap((hit) => {
-        const entry = this.entries[hit.slot];
-        if (!entry) return [];
-        const matchedTerms = [...wordOfTerm].filter(([term]) => this.lexical.contains(hit.slot, term)).map(([, word]) => word);
-        return [{ entry, score: hit.score, lexical: hit.lexical, semantic: hit.semantic, matchedTerms }];
-      }),
-      more: ranked.length > want,
-    };
+    const wordOfTerm: [string, string][] = [];
+    for (const word of words(query.text)) {
+      if (STOP_WORDS.has(word)) continue;
+      const term = stem(word);
+      if (!wordOfTerm.some(([known]) => known === term)) wordOfTerm.push([term, word]);
+    }
+    const hits: SearchHit[] = [];
+    for (const i of order.slice(query.offset, want)) {
+      const slot = candidateSlots[i] as number;
+      const entry = this.entries[slot];
+      if (!entry) continue;
+      const matchedTerms = wordOfTerm.filter(([term]) => this.lexical.contains(slot, term)).map(([, word]) => word);
+      hits.push({ entry, score: scores[i] as number, lexical: lexicalScores[i] as number, semantic: semanticScores[i] as number, matchedTerms });
+    }
+    return { hits, more: count > want };
   }
 
   /** The semantic top-k among the candidates, by the cheapest exact or approximate way. */
