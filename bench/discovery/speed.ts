@@ -1,11 +1,10 @@
 // Speed of discovery over real gRPC: a server process per catalogue size, 8 concurrent
-// clients (one connection each) running filtered searches in closed loops.
+// clients (one connection each, all in a load process of their own) running filtered
+// searches in closed loops.
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import * as grpc from '@grpc/grpc-js';
-import { SearchRequest, AgentDiscoveryClient } from '../../discovery/generated/meshos/discovery/v1/discovery.js';
 import type { LabelledQuery } from '../../discovery/quality/metatool.js';
-import { CERTIFICATIONS } from './catalogue.js';
+import type { LoadDone, LoadRequest } from './load-process.js';
 
 export interface SpeedResult {
   latency: Record<string, { p50Ms: number; p99Ms: number; qps: number }>;
@@ -60,7 +59,10 @@ function ask<T>(child: ChildProcess, kind: string): Promise<T> {
 const percentile = (sorted: readonly number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 const round = (value: number, digits = 3): number => Math.round(value * 10 ** digits) / 10 ** digits;
 
-/** Closed-loop load: each client sends its next search when the last one answered. */
+/**
+ * Runs the clients in their own process (bench/discovery/load-process.ts) and brackets the
+ * measured part with the server's CPU time.
+ */
 async function load(
   port: number,
   queries: readonly LabelledQuery[],
@@ -68,43 +70,27 @@ async function load(
   seconds: number,
   serverCpuMs: () => Promise<number>,
 ): Promise<{ latencies: number[]; elapsed: number; errors: number; clientCpuMs: number; serverCpuMs: number }> {
-  const channels = Array.from({ length: clients }, () => new AgentDiscoveryClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1, 'grpc.enable_channelz': 0 }));
-  const latencies: number[] = [];
-  let errors = 0;
-  const requests = queries.map((query, i) =>
-    SearchRequest.fromPartial({ query: query.query, limit: 10, filters: { minTrustScore: 60, certifications: [CERTIFICATIONS[i % 3] ?? 'ISO27001'], maxLatencyMs: 1500 } }),
-  );
-  const search = (client: AgentDiscoveryClient, request: SearchRequest): Promise<void> =>
-    new Promise((resolve) => {
-      client.search(request, new grpc.Metadata(), { deadline: Date.now() + 10_000 }, (error) => {
-        if (error) errors++;
-        resolve();
-      });
-    });
-  // Warm up connections and JIT before measuring.
-  const warmUntil = Date.now() + 2_000;
-  await Promise.all(channels.map(async (client, c) => {
-    for (let i = c; Date.now() < warmUntil; i += clients) await search(client, requests[i % requests.length] as SearchRequest);
-  }));
-  errors = 0;
-  const serverCpuBefore = await serverCpuMs();
-  const clientCpuBefore = process.cpuUsage();
-  const started = performance.now();
-  const until = started + seconds * 1000;
-  await Promise.all(
-    channels.map(async (client, c) => {
-      for (let i = c; performance.now() < until; i += clients) {
-        const sent = performance.now();
-        await search(client, requests[i % requests.length] as SearchRequest);
-        latencies.push(performance.now() - sent);
+  const script = fileURLToPath(new URL('./load-process.ts', import.meta.url));
+  const child = fork(script, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  let serverCpuBefore = 0;
+  const done = await new Promise<LoadDone>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`discovery load clients exited with ${code} before reporting`)));
+    child.on('message', (message: { kind: string }) => {
+      if (message.kind === 'warm') {
+        void serverCpuMs().then((ms) => {
+          serverCpuBefore = ms;
+          child.send({ kind: 'go' });
+        });
       }
-    }),
-  );
-  const elapsed = (performance.now() - started) / 1000;
-  const clientCpu = process.cpuUsage(clientCpuBefore);
+      if (message.kind === 'done') resolve(message as LoadDone);
+    });
+    const request: LoadRequest = { kind: 'start', port, queries: queries.map((query) => query.query), clients, seconds };
+    child.send(request);
+  });
   const serverCpu = (await serverCpuMs()) - serverCpuBefore;
-  for (const client of channels) client.close();
-  return { latencies, elapsed, errors, clientCpuMs: (clientCpu.user + clientCpu.system) / 1000, serverCpuMs: serverCpu };
+  child.removeAllListeners('exit');
+  return { latencies: done.latencies, elapsed: done.elapsed, errors: done.errors, clientCpuMs: done.clientCpuMs, serverCpuMs: serverCpu };
 }
 
 export async function runSpeedBenchmark(options: SpeedOptions): Promise<SpeedResult> {
@@ -146,7 +132,7 @@ export async function runSpeedBenchmark(options: SpeedOptions): Promise<SpeedRes
       ...details,
       clients,
       durationSeconds: options.durationSeconds,
-      request: 'Search, limit 10, filters minTrustScore 60 + one certification + maxLatencyMs 1500, MetaTool query texts; development mode (no auth) on 127.0.0.1; server in its own process',
+      request: 'Search, limit 10, filters minTrustScore 60 + one certification + maxLatencyMs 1500, MetaTool query texts; development mode (no auth) on 127.0.0.1; server and the 8 clients each in their own process',
       indexBuildSecondsAndRssAt: options.sizes[options.sizes.length - 1],
     },
   };
