@@ -34,7 +34,7 @@ interface ReadyMessage {
 
 function startServer(catalogPath: string, size: number): Promise<{ child: ChildProcess; ready: ReadyMessage }> {
   const script = fileURLToPath(new URL('./server-process.ts', import.meta.url));
-  const child = fork(script, [catalogPath, String(size)], { execArgv: ['--import', 'tsx', '--max-old-space-size=4096', ...(process.env['DISCOVERY_BENCH_PROFILE'] ? ['--cpu-prof', '--cpu-prof-dir=' + process.env['DISCOVERY_BENCH_PROFILE']] : []), ...(process.env['DISCOVERY_BENCH_SERVER_FLAGS']?.split(' ').filter(Boolean) ?? [])], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(script, [catalogPath, String(size)], { execArgv: ['--import', 'tsx', '--max-old-space-size=4096', '--expose-gc', ...(process.env['DISCOVERY_BENCH_PROFILE'] ? ['--cpu-prof', '--cpu-prof-dir=' + process.env['DISCOVERY_BENCH_PROFILE']] : []), ...(process.env['DISCOVERY_BENCH_SERVER_FLAGS']?.split(' ').filter(Boolean) ?? [])], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   return new Promise((resolve, reject) => {
     child.once('error', reject);
     child.once('exit', (code) => reject(new Error(`discovery server for ${size} agents exited with ${code}`)));
@@ -132,7 +132,7 @@ export async function runSpeedBenchmark(options: SpeedOptions): Promise<SpeedRes
       ...details,
       clients,
       durationSeconds: options.durationSeconds,
-      request: 'Search, limit 10, filters minTrustScore 60 + one certification + maxLatencyMs 1500, MetaTool query texts; development mode (no auth) on 127.0.0.1; server and the 8 clients each in their own process',
+      request: 'Search, limit 10, filters minTrustScore 60 + one certification + maxLatencyMs 1500, MetaTool query texts; development mode (no auth) on 127.0.0.1; server and the 8 clients each in their own process; the server collects its heap once after the bulk load',
       indexBuildSecondsAndRssAt: options.sizes[options.sizes.length - 1],
     },
   };
