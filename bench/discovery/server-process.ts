@@ -31,7 +31,7 @@ function rssMb(): { rss: number; peak: number } {
   return { rss: field('VmRSS'), peak: field('VmHWM') };
 }
 
-process.send?.({ kind: 'ready', port: server.port, indexBuildSeconds, usesAnn: live.catalogue.usesAnn, ...rssMb() });
+process.send?.({ kind: 'ready', port: server.port, indexBuildSeconds, usesAnn: live.catalogue.usesAnn, distinctVectors: live.catalogue.distinctVectors, ...rssMb() });
 process.on('message', (message: { kind: string }) => {
   if (message.kind === 'memory') process.send?.({ kind: 'memory', ...rssMb() });
   // CPU time spent so far (user + system, ms): the benchmark takes the difference over the load.

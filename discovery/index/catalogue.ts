@@ -91,6 +91,11 @@ export class Catalogue {
     return this.slotByKey.size;
   }
 
+  /** Distinct semantic vectors held (agents with identical summaries share one). */
+  get distinctVectors(): number {
+    return this.vectors.distinct;
+  }
+
   get usesAnn(): boolean {
     return this.vectors.usesAnn;
   }
