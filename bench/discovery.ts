@@ -4,7 +4,8 @@
 // The project's ranker and its semantic weight are chosen on the even-numbered queries
 // (the tuning half) and reported on the odd-numbered ones (held out); queries never enter
 // the agents' text. Speed: a discovery server in a child process serves catalogues expanded
-// to 1,000 / 10,000 / 100,000 agents over real gRPC to 8 concurrent clients.
+// to 1,000 / 10,000 / 100,000 agents over real gRPC to 8 concurrent clients (in a second
+// child process, so the benchmark's own heap and collections stay out of their way).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { searchableText } from '../discovery/index/entry.js';

@@ -1,11 +1,10 @@
 // Speed of discovery over real gRPC: a server process per catalogue size, 8 concurrent
-// clients (one connection each) running filtered searches in closed loops.
+// clients (one connection each, all in a load process of their own) running filtered
+// searches in closed loops.
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import * as grpc from '@grpc/grpc-js';
-import { SearchRequest, AgentDiscoveryClient } from '../../discovery/generated/meshos/discovery/v1/discovery.js';
 import type { LabelledQuery } from '../../discovery/quality/metatool.js';
-import { CERTIFICATIONS } from './catalogue.js';
+import type { LoadDone, LoadRequest } from './load-process.js';
 
 export interface SpeedResult {
   latency: Record<string, { p50Ms: number; p99Ms: number; qps: number }>;
@@ -29,13 +28,14 @@ interface ReadyMessage {
   port: number;
   indexBuildSeconds: number;
   usesAnn: boolean;
+  distinctVectors: number;
   rss: number;
   peak: number;
 }
 
 function startServer(catalogPath: string, size: number): Promise<{ child: ChildProcess; ready: ReadyMessage }> {
   const script = fileURLToPath(new URL('./server-process.ts', import.meta.url));
-  const child = fork(script, [catalogPath, String(size)], { execArgv: ['--import', 'tsx', '--max-old-space-size=4096', ...(process.env['DISCOVERY_BENCH_PROFILE'] ? ['--cpu-prof', '--cpu-prof-dir=' + process.env['DISCOVERY_BENCH_PROFILE']] : [])], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(script, [catalogPath, String(size)], { execArgv: ['--import', 'tsx', '--max-old-space-size=4096', '--expose-gc', ...(process.env['DISCOVERY_BENCH_PROFILE'] ? ['--cpu-prof', '--cpu-prof-dir=' + process.env['DISCOVERY_BENCH_PROFILE']] : []), ...(process.env['DISCOVERY_BENCH_SERVER_FLAGS']?.split(' ').filter(Boolean) ?? [])], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   return new Promise((resolve, reject) => {
     child.once('error', reject);
     child.once('exit', (code) => reject(new Error(`discovery server for ${size} agents exited with ${code}`)));
@@ -60,41 +60,38 @@ function ask<T>(child: ChildProcess, kind: string): Promise<T> {
 const percentile = (sorted: readonly number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 const round = (value: number, digits = 3): number => Math.round(value * 10 ** digits) / 10 ** digits;
 
-/** Closed-loop load: each client sends its next search when the last one answered. */
-async function load(port: number, queries: readonly LabelledQuery[], clients: number, seconds: number): Promise<{ latencies: number[]; elapsed: number; errors: number }> {
-  const channels = Array.from({ length: clients }, () => new AgentDiscoveryClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 }));
-  const latencies: number[] = [];
-  let errors = 0;
-  const requests = queries.map((query, i) =>
-    SearchRequest.fromPartial({ query: query.query, limit: 10, filters: { minTrustScore: 60, certifications: [CERTIFICATIONS[i % 3] ?? 'ISO27001'], maxLatencyMs: 1500 } }),
-  );
-  const search = (client: AgentDiscoveryClient, request: SearchRequest): Promise<void> =>
-    new Promise((resolve) => {
-      client.search(request, new grpc.Metadata(), { deadline: Date.now() + 10_000 }, (error) => {
-        if (error) errors++;
-        resolve();
-      });
-    });
-  // Warm up connections and JIT before measuring.
-  const warmUntil = Date.now() + 2_000;
-  await Promise.all(channels.map(async (client, c) => {
-    for (let i = c; Date.now() < warmUntil; i += clients) await search(client, requests[i % requests.length] as SearchRequest);
-  }));
-  errors = 0;
-  const started = performance.now();
-  const until = started + seconds * 1000;
-  await Promise.all(
-    channels.map(async (client, c) => {
-      for (let i = c; performance.now() < until; i += clients) {
-        const sent = performance.now();
-        await search(client, requests[i % requests.length] as SearchRequest);
-        latencies.push(performance.now() - sent);
+/**
+ * Runs the clients in their own process (bench/discovery/load-process.ts) and brackets the
+ * measured part with the server's CPU time.
+ */
+async function load(
+  port: number,
+  queries: readonly LabelledQuery[],
+  clients: number,
+  seconds: number,
+  serverCpuMs: () => Promise<number>,
+): Promise<{ latencies: number[]; elapsed: number; errors: number; clientCpuMs: number; serverCpuMs: number }> {
+  const script = fileURLToPath(new URL('./load-process.ts', import.meta.url));
+  const child = fork(script, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  let serverCpuBefore = 0;
+  const done = await new Promise<LoadDone>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`discovery load clients exited with ${code} before reporting`)));
+    child.on('message', (message: { kind: string }) => {
+      if (message.kind === 'warm') {
+        void serverCpuMs().then((ms) => {
+          serverCpuBefore = ms;
+          child.send({ kind: 'go' });
+        });
       }
-    }),
-  );
-  const elapsed = (performance.now() - started) / 1000;
-  for (const client of channels) client.close();
-  return { latencies, elapsed, errors };
+      if (message.kind === 'done') resolve(message as LoadDone);
+    });
+    const request: LoadRequest = { kind: 'start', port, queries: queries.map((query) => query.query), clients, seconds };
+    child.send(request);
+  });
+  const serverCpu = (await serverCpuMs()) - serverCpuBefore;
+  child.removeAllListeners('exit');
+  return { latencies: done.latencies, elapsed: done.elapsed, errors: done.errors, clientCpuMs: done.clientCpuMs, serverCpuMs: serverCpu };
 }
 
 export async function runSpeedBenchmark(options: SpeedOptions): Promise<SpeedResult> {
@@ -106,14 +103,18 @@ export async function runSpeedBenchmark(options: SpeedOptions): Promise<SpeedRes
   for (const size of options.sizes) {
     const { child, ready } = await startServer(options.catalogPath, size);
     try {
-      const { latencies, elapsed, errors } = await load(ready.port, options.queries, clients, options.durationSeconds);
+      const { latencies, elapsed, errors, clientCpuMs, serverCpuMs } = await load(ready.port, options.queries, clients, options.durationSeconds, async () => (await ask<{ ms: number }>(child, 'cpu')).ms);
       const memory = await ask<{ rss: number; peak: number }>(child, 'memory');
       const sorted = [...latencies].sort((a, b) => a - b);
       latency[String(size)] = { p50Ms: round(percentile(sorted, 50)), p99Ms: round(percentile(sorted, 99)), qps: round(latencies.length / elapsed, 1) };
-      details[String(size)] = { indexBuildSeconds: round(ready.indexBuildSeconds), serverRssMb: round(memory.rss, 1), serverPeakRssMb: round(memory.peak, 1), usesAnn: ready.usesAnn, searches: latencies.length, errors };
+      details[String(size)] = { indexBuildSeconds: round(ready.indexBuildSeconds), serverRssMb: round(memory.rss, 1), serverPeakRssMb: round(memory.peak, 1), usesAnn: ready.usesAnn,
+        // The generated agents repeat 199 MetaTool tools: many share a summary, hence a vector.
+        distinctVectors: ready.distinctVectors, searches: latencies.length, errors,
+        // CPU per search in each process: what the machine's 2 cores are shared by.
+        serverCpuMsPerSearch: round(serverCpuMs / Math.max(latencies.length, 1)), clientCpuMsPerSearch: round(clientCpuMs / Math.max(latencies.length, 1)) };
       indexBuildSeconds = round(ready.indexBuildSeconds);
       serverRssMb = round(memory.peak, 1);
-      console.log(`${size} agents: index built in ${round(ready.indexBuildSeconds, 2)} s (ANN ${ready.usesAnn}), p50 ${latency[String(size)]?.p50Ms} ms, p99 ${latency[String(size)]?.p99Ms} ms, ${latency[String(size)]?.qps} qps, RSS ${round(memory.rss)} MB (peak ${round(memory.peak)}), errors ${errors}`);
+      console.log(`${size} agents: index built in ${round(ready.indexBuildSeconds, 2)} s (ANN ${ready.usesAnn}), p50 ${latency[String(size)]?.p50Ms} ms, p99 ${latency[String(size)]?.p99Ms} ms, ${latency[String(size)]?.qps} qps, RSS ${round(memory.rss)} MB (peak ${round(memory.peak)}), errors ${errors}, CPU per search: server ${round(serverCpuMs / Math.max(latencies.length, 1))} ms, clients ${round(clientCpuMs / Math.max(latencies.length, 1))} ms`);
     } finally {
       child.removeAllListeners('exit');
       child.send({ kind: 'stop' });
@@ -134,7 +135,7 @@ export async function runSpeedBenchmark(options: SpeedOptions): Promise<SpeedRes
       ...details,
       clients,
       durationSeconds: options.durationSeconds,
-      request: 'Search, limit 10, filters minTrustScore 60 + one certification + maxLatencyMs 1500, MetaTool query texts; development mode (no auth) on 127.0.0.1; server in its own process',
+      request: 'Search, limit 10, filters minTrustScore 60 + one certification + maxLatencyMs 1500, MetaTool query texts; development mode (no auth) on 127.0.0.1; server and the 8 clients each in their own process; the server collects its heap once after the bulk load',
       indexBuildSecondsAndRssAt: options.sizes[options.sizes.length - 1],
     },
   };

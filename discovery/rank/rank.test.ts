@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Bm25Index } from './bm25.js';
+import { Bm25Index, slotBitmap } from './bm25.js';
 import { stem, terms } from './tokenize.js';
 import { TopK } from './topk.js';
 
@@ -20,7 +20,7 @@ describe('Bm25Index', () => {
     index.set(1, terms('stock market prices'));
     index.set(2, terms('weather weather report'));
     expect(index.search(terms('weather forecast'), 10).map((hit) => hit.slot)).toEqual([0, 2]);
-    expect(index.search(terms('weather'), 10, Uint8Array.from([1, 1, 0])).map((hit) => hit.slot)).toEqual([0]);
+    expect(index.search(terms('weather'), 10, slotBitmap([0, 1], 3)).map((hit) => hit.slot)).toEqual([0]);
     index.remove(0);
     expect(index.search(terms('forecast'), 10)).toEqual([]);
     expect(index.size).toBe(2);

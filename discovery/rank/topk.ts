@@ -15,10 +15,16 @@ export class TopK {
 
   constructor(private readonly k: number) {}
 
-  /** The score a new entry must beat to enter (−Infinity until full). */
-  get threshold(): number {
-    return this.slots.length < this.k ? -Infinity : (this.scores[0] ?? -Infinity);
+  get size(): number {
+    return this.slots.length;
   }
+
+  /**
+   * The score a new entry must reach to enter (−Infinity until full). A field kept up to
+   * date, not a getter: hot loops read it once per candidate, and a getter returning a double
+   * that the compiler does not inline allocates a heap number on every call.
+   */
+  threshold = -Infinity;
 
   offer(slot: number, score: number): void {
     if (this.k <= 0) return;
@@ -26,12 +32,14 @@ export class TopK {
       this.slots.push(slot);
       this.scores.push(score);
       this.up(this.slots.length - 1);
+      if (this.slots.length === this.k) this.threshold = this.scores[0] ?? -Infinity;
       return;
     }
     if (!this.better(slot, score, 0)) return;
     this.slots[0] = slot;
     this.scores[0] = score;
     this.down(0);
+    this.threshold = this.scores[0] ?? -Infinity;
   }
 
   /** Best first. */

@@ -1,0 +1,77 @@
+// Child process of the speed benchmark: the 8 gRPC clients, in a process of their own so
+// neither the server nor the benchmark's own heap (the quality run before) shares their event
+// loop or their garbage collections. Closed loops: each client sends its next search when
+// the last one answered. Talks to the parent over IPC: `warm` when warmed up, then waits
+// for `go`, then reports `done` with the latencies.
+import * as grpc from '@grpc/grpc-js';
+import { SearchRequest, AgentDiscoveryClient } from '../../discovery/generated/meshos/discovery/v1/discovery.js';
+import { CERTIFICATIONS } from './catalogue.js';
+
+export interface LoadRequest {
+  kind: 'start';
+  port: number;
+  queries: string[];
+  clients: number;
+  seconds: number;
+}
+
+export interface LoadDone {
+  kind: 'done';
+  latencies: number[];
+  elapsed: number;
+  errors: number;
+  clientCpuMs: number;
+}
+
+async function run({ port, queries, clients, seconds }: LoadRequest, go: Promise<void>): Promise<LoadDone> {
+  const channels = Array.from({ length: clients }, () => new AgentDiscoveryClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1, 'grpc.enable_channelz': 0 }));
+  const latencies: number[] = [];
+  let errors = 0;
+  const requests = queries.map((query, i) =>
+    SearchRequest.fromPartial({ query, limit: 10, filters: { minTrustScore: 60, certifications: [CERTIFICATIONS[i % 3] ?? 'ISO27001'], maxLatencyMs: 1500 } }),
+  );
+  const search = (client: AgentDiscoveryClient, request: SearchRequest): Promise<void> =>
+    new Promise((resolve) => {
+      client.search(request, new grpc.Metadata(), { deadline: Date.now() + 10_000 }, (error) => {
+        if (error) errors++;
+        resolve();
+      });
+    });
+  // Warm up connections and JIT before measuring.
+  const warmUntil = Date.now() + 2_000;
+  await Promise.all(
+    channels.map(async (client, c) => {
+      for (let i = c; Date.now() < warmUntil; i += clients) await search(client, requests[i % requests.length] as SearchRequest);
+    }),
+  );
+  process.send?.({ kind: 'warm' });
+  await go;
+  errors = 0;
+  const clientCpuBefore = process.cpuUsage();
+  const started = performance.now();
+  const until = started + seconds * 1000;
+  await Promise.all(
+    channels.map(async (client, c) => {
+      for (let i = c; performance.now() < until; i += clients) {
+        const sent = performance.now();
+        await search(client, requests[i % requests.length] as SearchRequest);
+        latencies.push(performance.now() - sent);
+      }
+    }),
+  );
+  const elapsed = (performance.now() - started) / 1000;
+  const clientCpu = process.cpuUsage(clientCpuBefore);
+  for (const client of channels) client.close();
+  return { kind: 'done', latencies, elapsed, errors, clientCpuMs: (clientCpu.user + clientCpu.system) / 1000 };
+}
+
+let release: () => void = () => undefined;
+const go = new Promise<void>((resolve) => (release = resolve));
+process.on('message', (message: { kind: string }) => {
+  if (message.kind === 'go') release();
+  if (message.kind === 'start') {
+    void run(message as LoadRequest, go).then((done) => {
+      process.send?.(done, () => process.exit(0));
+    });
+  }
+});
