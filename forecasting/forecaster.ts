@@ -5,7 +5,7 @@
 //   evaluation  [evalStart, n)     only reported, never used to choose anything (empty for live use)
 import { clean, trimmedOriginError, type FittedModel, type ModelSpec } from './models/model.js';
 import { holtWintersSpec } from './models/holt-winters.js';
-import { lstmSpec, type LstmOptions, DEFAULT_LSTM_OPTIONS } from './models/lstm.js';
+import { lstmSpec, type LstmOptions, DEFAULT_LSTM_OPTIONS } from './models/lstm-spec.js';
 import { seasonalNaiveSpec, seasonalProfileSpec, slotMeanSpec } from './models/seasonal.js';
 import { seasonCandidates } from './series.js';
 

@@ -15,7 +15,7 @@ import type { DemandSample, DemandSink } from './demand/push-server.js';
 import { CounterRate, scrapeDemand } from './demand/scrape.js';
 import { disposeSelection, selectModel } from './forecaster.js';
 import type { FittedModel } from './models/model.js';
-import type { LstmOptions } from './models/lstm.js';
+import type { LstmOptions } from './models/lstm-spec.js';
 import { capacityPlans, cpuCores, dailyGrowth, type AgentDemandForecast, type NodeCapacity } from './plan.js';
 import { tuneHeadroom } from './replay.js';
 import { annotationChange, plannedReservation, reservationNeedsRefresh } from './reservation.js';

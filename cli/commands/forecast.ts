@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { disposeSelection, forecastSeries } from '../../forecasting/forecaster.js';
-import { DEFAULT_LSTM_OPTIONS } from '../../forecasting/models/lstm.js';
+import { DEFAULT_LSTM_OPTIONS } from '../../forecasting/models/lstm-spec.js';
 import { parseCsv, regularise, SeriesInputError } from '../../forecasting/series.js';
 import { parseGoDuration } from '../../crds/schema/common.js';
 import { UsageError, type CliIo } from '../io.js';

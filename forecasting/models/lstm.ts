@@ -5,7 +5,8 @@ import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { clean, type FittedModel, type ModelSpec } from './model.js';
+import { clean, type FittedModel } from './model.js';
+import { DEFAULT_LSTM_OPTIONS, type LstmOptions } from './lstm-options.js';
 
 let backendReady: Promise<string> | undefined;
 
@@ -21,20 +22,6 @@ export function ensureWasmBackend(): Promise<string> {
   })();
   return backendReady;
 }
-
-export interface LstmOptions {
-  /** Residuals the LSTM reads before the origin. */
-  window: number;
-  units: number;
-  maxEpochs: number;
-  /** Training stops after this much wall time even if epochs remain. */
-  maxTrainMs: number;
-  /** Training windows sampled from the training prefix. */
-  maxSamples: number;
-  seed: number;
-}
-
-export const DEFAULT_LSTM_OPTIONS: LstmOptions = { window: 24, units: 24, maxEpochs: 30, maxTrainMs: 20_000, maxSamples: 384, seed: 7 };
 
 /** Weights and topology as plain JSON, so a trained model can be persisted and reloaded. */
 export interface LstmArtifacts {
@@ -215,12 +202,3 @@ export async function trainResidualLstm(
   return new ResidualLstm(network, baseline, scale, options.window, horizon, chosenEpochs);
 }
 
-/** The LSTM as a model family over a given baseline family. */
-export const lstmSpec = (baselineSpec: ModelSpec, options: LstmOptions = DEFAULT_LSTM_OPTIONS): ModelSpec => ({
-  name: 'lstm',
-  applicable: (trainEnd) => baselineSpec.applicable(trainEnd),
-  async fit(values, trainEnd, tuningOrigins, horizon) {
-    const baseline = await baselineSpec.fit(values, trainEnd, tuningOrigins, horizon);
-    return trainResidualLstm(values, trainEnd, baseline, horizon, options);
-  },
-});
