@@ -98,9 +98,17 @@ describe('healing under chaos', () => {
   };
 
   const agents = async (): Promise<Agent[]> => (await client.list<Agent>(MeshOsResources.agent, NS)).items;
+  /** True when every Agent is Ready off the killed nodes; otherwise throws what is missing, so a timeout says why. */
   const allReady = async (): Promise<boolean> => {
     const list = await agents();
-    return list.length > 0 && list.every((a) => a.status?.phase === 'Ready' && (a.status.readyReplicas ?? 0) >= (a.spec.runtime.replicas ?? 1) && !(a.status.nodes ?? []).some((n) => killed.has(n)));
+    const waiting = list.filter((a) => !(a.status?.phase === 'Ready' && (a.status.readyReplicas ?? 0) >= (a.spec.runtime.replicas ?? 1) && !(a.status.nodes ?? []).some((n) => killed.has(n))));
+    if (list.length > 0 && waiting.length === 0) return true;
+    const podStates = pods.store.list().map((p) => `${p.metadata.name}@${p.spec?.nodeName ?? '-'}:${p.status?.phase ?? '?'}${p.metadata.deletionTimestamp ? '(deleting)' : ''}`);
+    throw new Error(
+      `${waiting.length} of ${list.length} Agents not Ready off killed nodes [${[...killed].join(', ')}]: ` +
+        waiting.map((a) => `${a.metadata.name} ${a.status?.phase ?? '-'} ${a.status?.readyReplicas ?? 0}/${a.spec.runtime.replicas ?? 1} on ${(a.status?.nodes ?? []).join('+')}`).join('; ') +
+        `; pods ${podStates.join(', ')}`,
+    );
   };
   const taintOf = (name: string) => nodes.store.get(name)?.spec?.taints?.find((t) => t.key === FAILED_NODE_TAINT);
   const podsOn = (names: readonly string[]): Pod[] => pods.store.list().filter((p) => names.includes(p.spec?.nodeName ?? '') && !p.metadata.deletionTimestamp);
