@@ -3,18 +3,7 @@
 // GPU nodes) and of Agents (pod sizes from 250m to 4 cores, users in every region, some with
 // latency SLAs, trust floors or GPU needs, replicas spread over distinct nodes).
 import { LABELS, type NodeModel, type PodDemand } from './model.js';
-
-/** Small fast deterministic PRNG (mulberry32). */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../operator/util/random.js';
 
 export interface ZoneProfile {
   region: string;

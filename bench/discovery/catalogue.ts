@@ -3,21 +3,10 @@
 // every run builds the same catalogue).
 import type { AgentEntry } from '../../discovery/index/entry.js';
 import { toolEntry, type MetaToolTool } from '../../discovery/quality/metatool.js';
+import { seededRandom } from '../../operator/util/random.js';
 
 export const CERTIFICATIONS = ['ISO14001', 'ISO27001', 'SOC2', 'HIPAA', 'GDPR', 'PCI-DSS'];
 export const REGIONS = ['eu-west-1', 'eu-central-1', 'us-east-1', 'us-west-2', 'ap-south-1', 'ap-northeast-1'];
-
-/** Mulberry32: a small seeded PRNG. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function generatedEntries(tools: readonly MetaToolTool[], count: number, seed = 7): AgentEntry[] {
   const random = seededRandom(seed);

@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { seededRandom } from '../../operator/util/random.js';
 import { clean, type FittedModel } from './model.js';
 import { DEFAULT_LSTM_OPTIONS, type LstmOptions } from './lstm-options.js';
 
@@ -31,17 +32,6 @@ export interface LstmArtifacts {
   scale: number;
   window: number;
   horizon: number;
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function buildModel(window: number, horizon: number, units: number): tf.LayersModel {
@@ -143,7 +133,7 @@ export async function trainResidualLstm(
 ): Promise<ResidualLstm> {
   await ensureWasmBackend();
   const train = values.slice(0, trainEnd);
-  const random = mulberry32(options.seed);
+  const random = seededRandom(options.seed);
   const first = Math.max(options.window + 1, Math.floor(trainEnd / 4));
   const last = trainEnd - horizon;
   const origins: number[] = [];
