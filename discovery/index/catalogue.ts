@@ -2,8 +2,8 @@
 // vectors, inverted filter sets, and the hybrid search that combines them.
 import { Bm25Index, hasSlot, slotBitmap, type SlotBitmap } from '../rank/bm25.js';
 import type { Scored } from '../rank/topk.js';
-import { embedText } from '../rank/embed.js';
-import { STOP_WORDS, stem, terms, words } from '../rank/tokenize.js';
+import { embedText, embedWords } from '../rank/embed.js';
+import { STOP_WORDS, terms, termsOf, words } from '../rank/tokenize.js';
 import type { WordVectors } from '../rank/word-vectors.js';
 import { searchableText, summaryText, type AgentEntry } from './entry.js';
 import { FilterSets, setValues, type Filters } from './filters.js';
@@ -56,7 +56,13 @@ export interface SearchResult {
   readonly more: boolean;
 }
 
-/** Candidates each ranker contributes per wanted hit, so fusion sees beyond the page. */
+/**
+ * Candidates the lexical ranker contributes at least, so fusion sees beyond the page: a
+ * strong semantic match far down the lexical list can still win. The semantic ranker
+ * contributes one more than the page: its similarity is the larger part of the fused score,
+ * so its own top decides, and at 100,000 agents a deeper semantic list changed 0.1 % of the
+ * top 10 while it cost a third of the search (bench/discovery.ts, `fidelity`).
+ */
 const CANDIDATE_FLOOR = 50;
 /** Filtered candidate sets up to this size are scanned exactly even when an ANN index exists. */
 const EXACT_SCAN_LIMIT = 2_000;
@@ -167,9 +173,10 @@ export class Catalogue {
   search(query: SearchQuery): SearchResult {
     const { slots, bitmap, accept } = this.candidates(query.filters, query.includeUnavailable ?? false, query.allowedNamespaces);
     const want = query.offset + query.limit;
-    const queryTerms = terms(query.text);
+    const queryWords = words(query.text);
+    const queryTerms = termsOf(queryWords);
     const ranker = query.ranker ?? 'hybrid';
-    const queryVector = ranker !== 'lexical' && this.wordVectors ? embedText(this.wordVectors, query.text) : undefined;
+    const queryVector = ranker !== 'lexical' && this.wordVectors ? embedWords(this.wordVectors, queryWords) : undefined;
 
     if (queryTerms.length === 0 && !queryVector) return this.byTrust(slots, accept, query.offset, query.limit);
 
@@ -177,7 +184,7 @@ export class Catalogue {
     // The candidates in parallel arrays (the lexical top, then the semantic top's new slots):
     // a search allocates a few small arrays, not an object per candidate.
     const lexicalTop = ranker !== 'semantic' && queryTerms.length > 0 ? this.lexical.search(queryTerms, depth, bitmap) : [];
-    const semanticTop = queryVector ? this.semanticTop(queryVector, depth, slots, accept) : [];
+    const semanticTop = queryVector ? this.semanticTop(queryVector, want + 1, slots, accept) : [];
     const capacity = lexicalTop.length + semanticTop.length;
     const candidateSlots = new Int32Array(capacity);
     const lexicalScores = new Float64Array(capacity);
@@ -202,9 +209,10 @@ export class Catalogue {
     );
     // Stem -> the first query word with that stem, to explain matches in the caller's words.
     const wordOfTerm: [string, string][] = [];
-    for (const word of words(query.text)) {
+    let next = 0;
+    for (const word of queryWords) {
       if (STOP_WORDS.has(word)) continue;
-      const term = stem(word);
+      const term = queryTerms[next++] as string;
       if (!wordOfTerm.some(([known]) => known === term)) wordOfTerm.push([term, word]);
     }
     const hits: SearchHit[] = [];

@@ -14,9 +14,14 @@ export function sifWeight(rank: number, vocabularySize: number, a = 1e-3): numbe
 
 /** The text's unit sentence vector, or undefined when none of its words is known. */
 export function embedText(vectors: WordVectors, text: string): Float32Array | undefined {
+  return embedWords(vectors, words(text));
+}
+
+/** The unit sentence vector of already split words (see `embedText`). */
+export function embedWords(vectors: WordVectors, textWords: readonly string[]): Float32Array | undefined {
   const sum = new Float32Array(WORD_VECTOR_DIMENSIONS);
   let any = false;
-  for (const word of words(text)) {
+  for (const word of textWords) {
     if (STOP_WORDS.has(word)) continue;
     const row = vectors.rowOf(word);
     if (row < 0) continue;

@@ -64,8 +64,13 @@ const SUFFIXES: readonly (readonly [string, string])[] = [
 
 /** Terms for the lexical index: words without stop words, stemmed. */
 export function terms(text: string): string[] {
+  return termsOf(words(text));
+}
+
+/** The terms of already split words: stop words dropped, the rest stemmed, in order. */
+export function termsOf(textWords: readonly string[]): string[] {
   const result: string[] = [];
-  for (const word of words(text)) {
+  for (const word of textWords) {
     if (STOP_WORDS.has(word)) continue;
     result.push(stem(word));
   }
