@@ -159,12 +159,14 @@ describe('discovery in the operator', () => {
 
   it('authenticates mTLS client certificates (CN user, O groups) with SubjectAccessReview', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'meshos-discovery-mtls-'));
-    const live = operator.manager.discovery?.live;
-    if (!live) throw new Error('discovery is not running');
+    const running = operator.manager.discovery;
+    if (!running) throw new Error('discovery is not running');
+    const { live, searchThread } = running;
     // The harness's PKI: a CA, a serving certificate for 127.0.0.1 and an admin client certificate (O=system:masters).
     const pki = await ensurePki(dir);
     const server = await startDiscoveryServer({
       live,
+      search: (query) => searchThread.search(query),
       authenticator: kubernetesAuthenticator({ client }),
       credentials: serverCredentials({ certFile: pki.apiServerCert, keyFile: pki.apiServerKey, clientCaFile: pki.caCert }),
     });

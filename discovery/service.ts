@@ -9,7 +9,7 @@ import type { Logger } from '../operator/log.js';
 import type { GrpcCallObserver } from '../operator/tracing.js';
 import { Catalogue } from './index/catalogue.js';
 import { LiveCatalogue } from './index/live.js';
-import { loadWordVectors } from './rank/word-vectors.js';
+import { SearchThread } from './index/search-thread.js';
 import { kubernetesAuthenticator } from './server/auth.js';
 import { startDiscoveryServer, type DiscoveryServer } from './server/server.js';
 import type { RateLimitOptions } from './server/rate-limit.js';
@@ -27,6 +27,7 @@ export interface DiscoveryServiceOptions {
 export interface RunningDiscovery {
   readonly server: DiscoveryServer;
   readonly live: LiveCatalogue;
+  readonly searchThread: SearchThread;
 }
 
 export function serverCredentials(tls: DiscoveryServiceOptions['tls']): grpc.ServerCredentials {
@@ -40,11 +41,13 @@ export async function startDiscoveryService(
   context: { client: KubeClient; agents: Informer<Agent>; logger: Logger; observeCall?: GrpcCallObserver },
 ): Promise<RunningDiscovery> {
   const started = performance.now();
-  const live = new LiveCatalogue(new Catalogue({ wordVectors: loadWordVectors() }));
+  // This thread keeps the agents for Get, List and Watch; a search thread keeps the text
+  // indexes and ranks, off the operator's event loop.
+  const live = new LiveCatalogue(new Catalogue({ textIndex: false }));
   live.follow(context.agents);
-  live.catalogue.prepare();
-  context.logger.info({ agents: live.catalogue.size, seconds: Math.round(performance.now() - started) / 1000 }, 'Built the discovery index');
-  const server = await startDiscoveryServer({
+  const searchThread = await SearchThread.start(live, {}, context.logger);
+  context.logger.info({ agents: live.catalogue.size, seconds: Math.round(performance.now() - started) / 1000, ann: searchThread.status.usesAnn }, 'Built the discovery index');
+  const grpcServer = await startDiscoveryServer({
     live,
     host: options.host,
     port: options.port,
@@ -53,6 +56,14 @@ export async function startDiscoveryService(
     ...(options.auth === 'kubernetes' ? { authenticator: kubernetesAuthenticator({ client: context.client }) } : {}),
     ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
     ...(context.observeCall ? { observeCall: context.observeCall } : {}),
+    search: (query) => searchThread.search(query),
   });
-  return { server, live };
+  const server: DiscoveryServer = {
+    ...grpcServer,
+    close: async () => {
+      await grpcServer.close();
+      await searchThread.close();
+    },
+  };
+  return { server, live, searchThread };
 }

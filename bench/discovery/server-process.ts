@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { Catalogue } from '../../discovery/index/catalogue.js';
 import { LiveCatalogue } from '../../discovery/index/live.js';
 import { readTools } from '../../discovery/quality/metatool.js';
-import { loadWordVectors } from '../../discovery/rank/word-vectors.js';
+import { SearchThread } from '../../discovery/index/search-thread.js';
 import { startDiscoveryServer } from '../../discovery/server/server.js';
 import { generatedEntries } from './catalogue.js';
 
@@ -13,17 +13,20 @@ const [catalogPath, countText] = process.argv.slice(2);
 const tools = readTools(catalogPath ?? '');
 const entries = generatedEntries(tools, Number(countText));
 
+// As the operator serves discovery (discovery/service.ts): agents on the gRPC thread, the
+// text indexes and ranking on a search thread. The build time runs until the thread has
+// indexed every agent and built its ANN index.
 const started = performance.now();
-const live = new LiveCatalogue(new Catalogue({ wordVectors: loadWordVectors() }));
+const live = new LiveCatalogue(new Catalogue({ textIndex: false }));
 for (const entry of entries) live.upsert(entry);
-live.catalogue.prepare();
+const searchThread = await SearchThread.start(live);
 const indexBuildSeconds = (performance.now() - started) / 1000;
 entries.length = 0;
 // Collect the bulk load's garbage now (the process runs with --expose-gc): otherwise the
 // first full collection of a half-gigabyte heap lands in the measured seconds, which a
 // server that has been running for a while does not see.
 (globalThis as { gc?: () => void }).gc?.();
-const server = await startDiscoveryServer({ live, rateLimit: { ratePerSecond: 1e9, burst: 1e9 } });
+const server = await startDiscoveryServer({ live, rateLimit: { ratePerSecond: 1e9, burst: 1e9 }, search: (query) => searchThread.search(query) });
 
 function rssMb(): { rss: number; peak: number } {
   const status = readFileSync('/proc/self/status', 'utf8');
@@ -31,10 +34,10 @@ function rssMb(): { rss: number; peak: number } {
   return { rss: field('VmRSS'), peak: field('VmHWM') };
 }
 
-process.send?.({ kind: 'ready', port: server.port, indexBuildSeconds, usesAnn: live.catalogue.usesAnn, distinctVectors: live.catalogue.distinctVectors, ...rssMb() });
+process.send?.({ kind: 'ready', port: server.port, indexBuildSeconds, usesAnn: searchThread.status.usesAnn, distinctVectors: searchThread.status.distinctVectors, ...rssMb() });
 process.on('message', (message: { kind: string }) => {
   if (message.kind === 'memory') process.send?.({ kind: 'memory', ...rssMb() });
   // CPU time spent so far (user + system, ms): the benchmark takes the difference over the load.
   if (message.kind === 'cpu') process.send?.({ kind: 'cpu', ms: (process.cpuUsage().user + process.cpuUsage().system) / 1000 });
-  if (message.kind === 'stop') void server.close().then(() => process.exit(0));
+  if (message.kind === 'stop') void server.close().then(() => searchThread.close()).then(() => process.exit(0));
 });

@@ -25,6 +25,11 @@ export interface CatalogueOptions {
   readonly semanticWeight?: number;
   /** Catalogue size from which the vector search is approximate (HNSW); exact below. */
   readonly annThreshold?: number;
+  /**
+   * Without the text indexes (BM25 and vectors) the catalogue only stores, filters and lists:
+   * what the gRPC thread keeps when a search thread (`SearchThread`) ranks. Default true.
+   */
+  readonly textIndex?: boolean;
 }
 
 export interface SearchQuery {
@@ -82,6 +87,7 @@ export class Catalogue {
   private readonly filterSets = new FilterSets();
   private readonly wordVectors: WordVectors | undefined;
   private readonly semanticWeight: number;
+  private readonly textIndex: boolean;
   /** Bumped on every change, so cached candidate sets of an older index are never used. */
   private version = 0;
   /** Candidate sets of recent filter combinations (filters repeat far more than queries do). */
@@ -90,6 +96,7 @@ export class Catalogue {
   constructor(options: CatalogueOptions = {}) {
     this.wordVectors = options.wordVectors;
     this.semanticWeight = options.semanticWeight ?? DEFAULT_SEMANTIC_WEIGHT;
+    this.textIndex = options.textIndex ?? true;
     this.vectors = new VectorStore(options.annThreshold === undefined ? {} : { annThreshold: options.annThreshold });
   }
 
@@ -100,6 +107,11 @@ export class Catalogue {
   /** Distinct semantic vectors held (agents with identical summaries share one). */
   get distinctVectors(): number {
     return this.vectors.distinct;
+  }
+
+  /** Whether this catalogue can search (see `CatalogueOptions.textIndex`). */
+  get hasTextIndex(): boolean {
+    return this.textIndex;
   }
 
   get usesAnn(): boolean {
@@ -134,6 +146,7 @@ export class Catalogue {
     }
     this.entries[slot] = entry;
     this.filterSets.add(slot, setValues(entry));
+    if (!this.textIndex) return;
     this.lexical.set(slot, terms(searchableText(entry)));
     this.vectors.set(slot, this.wordVectors ? embedText(this.wordVectors, summaryText(entry)) : undefined);
   }
@@ -171,6 +184,7 @@ export class Catalogue {
    * An empty text ranks the filtered agents by trust score.
    */
   search(query: SearchQuery): SearchResult {
+    if (!this.textIndex) throw new Error('this catalogue keeps no text index; its search thread ranks');
     const { slots, bitmap, accept } = this.candidates(query.filters, query.includeUnavailable ?? false, query.allowedNamespaces);
     const want = query.offset + query.limit;
     const queryWords = words(query.text);

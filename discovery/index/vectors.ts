@@ -160,7 +160,7 @@ export class VectorStore {
    * when they far outnumber the distinct vectors. Widens until the k-th best is settled.
    */
   exactByGroup(query: Float32Array, k: number, accept: (slot: number) => boolean, selectivity: number): Scored[] {
-    if (k <= 0) return [];
+    if (k <= 0 || this.groups === 0) return [];
     const { members } = this;
     const rows = this.matrix.subarray(0, members.length * D);
     const membersPerGroup = this.count / Math.max(this.groups, 1);

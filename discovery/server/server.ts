@@ -24,7 +24,8 @@ import {
   type WatchEvent,
   type WatchRequest,
 } from '../generated/meshos/discovery/v1/discovery.js';
-import type { Ranker } from '../index/catalogue.js';
+import type { Ranker, SearchQuery, SearchResult } from '../index/catalogue.js';
+import { SearchThreadUnavailable } from '../index/search-thread.js';
 import type { AgentEntry } from '../index/entry.js';
 import { entryMatches } from '../index/filters.js';
 import type { LiveCatalogue } from '../index/live.js';
@@ -87,6 +88,8 @@ export interface DiscoveryServerOptions {
   readonly rateLimit?: RateLimitOptions;
   readonly logger?: Logger;
   readonly ranker?: Ranker;
+  /** Ranks a search; the live catalogue's own search when absent (`SearchThread.search` ranks on a thread). */
+  readonly search?: (query: SearchQuery) => Promise<SearchResult>;
   /** Counts and times every call (the operator's gRPC metrics), and traces it when tracing is on. */
   readonly observeCall?: GrpcCallObserver;
 }
@@ -101,6 +104,7 @@ const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
 function toStatus(error: unknown): Partial<grpc.StatusObject> {
   if (error instanceof DiscoveryError) return { code: error.grpcStatus, details: error.message };
+  if (error instanceof SearchThreadUnavailable) return { code: grpc.status.UNAVAILABLE, details: error.message };
   return { code: grpc.status.INTERNAL, details: getErrorMessage(error) };
 }
 
@@ -125,6 +129,8 @@ export async function startDiscoveryServer(options: DiscoveryServerOptions): Pro
       if (!LOOPBACK.has(host)) throw new Error(`discovery without authentication is allowed on 127.0.0.1 only, not on ${host}`);
       return () => Promise.resolve({ id: 'anonymous', visibility: () => Promise.resolve({ all: true } as const) });
     })();
+  if (!options.search && !catalogue.hasTextIndex) throw new Error('the live catalogue keeps no text index: pass `search` (its SearchThread.search)');
+  const search = options.search ?? ((query: SearchQuery) => Promise.resolve(catalogue.search(query)));
   const limiter = new ClientRateLimiter(options.rateLimit ?? { ratePerSecond: 200, burst: 400 });
 
   /** Authenticates, rate-limits and checks the deadline before the handler runs. */
@@ -170,7 +176,7 @@ export async function startDiscoveryServer(options: DiscoveryServerOptions): Pro
       const offset = decodePageToken(request.pageToken, fingerprint, MAX_SEARCH_OFFSET);
       const visibility = await principal.visibility(live.namespaces());
       const namespaces = allowedNamespaces(visibility);
-      const result = catalogue.search({
+      const result = await search({
         text: query,
         filters,
         includeUnavailable: request.includeUnavailable,
