@@ -3,9 +3,12 @@
 // each labelled query is ranked by the project's ranker and by plain BM25, side by side.
 // The project's ranker and its semantic weight are chosen on the even-numbered queries
 // (the tuning half) and reported on the odd-numbered ones (held out); queries never enter
-// the agents' text. Speed: a discovery server in a child process serves catalogues expanded
-// to 1,000 / 10,000 / 100,000 agents over real gRPC to 8 concurrent clients (in a second
-// child process, so the benchmark's own heap and collections stay out of their way).
+// the agents' text. Speed: a discovery server in a child process, built as the operator
+// builds it (ranking on a search thread), serves catalogues of 1,000 / 10,000 / 100,000
+// agents composed from the MetaTool tools (bench/discovery/catalogue.ts) over real gRPC to 8
+// concurrent clients (in a second child process, so the benchmark's own heap and collections
+// stay out of their way). Fidelity: at the largest size, how much of an exhaustive search's
+// top 10 the served (approximate) search returns.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { searchableText } from '../discovery/index/entry.js';
@@ -15,6 +18,7 @@ import { words } from '../discovery/rank/tokenize.js';
 import { loadWordVectors, type WordVectors } from '../discovery/rank/word-vectors.js';
 import { readQueries, readTools, sharedDataPath, toolEntry, type LabelledQuery, type MetaToolTool } from '../discovery/quality/metatool.js';
 import { qualityMetrics, type QualityMetrics } from '../discovery/quality/metrics.js';
+import { measureFidelity } from './discovery/fidelity.js';
 import { runSpeedBenchmark, type SpeedResult } from './discovery/speed.js';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -104,6 +108,10 @@ async function main(): Promise<void> {
     const sizes = values.sizes.split(',').map(Number);
     const speed = await runSpeedBenchmark({ catalogPath: values.catalog, queries: heldOut.slice(0, 2000), sizes, durationSeconds: Number(values['duration-seconds']) });
     Object.assign(result, speed);
+    const largest = Math.max(...sizes);
+    const fidelity = measureFidelity(tools, heldOut.slice(0, 500), wordVectors, largest);
+    result['fidelity'] = fidelity;
+    console.log(`fidelity at ${largest} agents: served top 10 hold ${fidelity.hybridTop10Agreement} of the exhaustive hybrid top 10 (semantic ranker alone ${fidelity.semanticTop10Agreement})`);
   }
   mkdirSync(new URL('results', import.meta.url), { recursive: true });
   writeFileSync(new URL('results/discovery.json', import.meta.url), `${JSON.stringify(result, null, 2)}\n`);

@@ -108,7 +108,7 @@ export async function runSpeedBenchmark(options: SpeedOptions): Promise<SpeedRes
       const sorted = [...latencies].sort((a, b) => a - b);
       latency[String(size)] = { p50Ms: round(percentile(sorted, 50)), p99Ms: round(percentile(sorted, 99)), qps: round(latencies.length / elapsed, 1) };
       details[String(size)] = { indexBuildSeconds: round(ready.indexBuildSeconds), serverRssMb: round(memory.rss, 1), serverPeakRssMb: round(memory.peak, 1), usesAnn: ready.usesAnn,
-        // The generated agents repeat 199 MetaTool tools: many share a summary, hence a vector.
+        // Agents with identical summaries share one vector; the composed agents rarely do.
         distinctVectors: ready.distinctVectors, searches: latencies.length, errors,
         // CPU per search in each process: what the machine's 2 cores are shared by.
         serverCpuMsPerSearch: round(serverCpuMs / Math.max(latencies.length, 1)), clientCpuMsPerSearch: round(clientCpuMs / Math.max(latencies.length, 1)) };

@@ -30,6 +30,11 @@ export interface CatalogueOptions {
    * what the gRPC thread keeps when a search thread (`SearchThread`) ranks. Default true.
    */
   readonly textIndex?: boolean;
+  /**
+   * Candidates the semantic ranker contributes at least (default: one more than the page).
+   * The benchmark's exhaustive reference asks for more.
+   */
+  readonly semanticCandidates?: number;
 }
 
 export interface SearchQuery {
@@ -65,8 +70,8 @@ export interface SearchResult {
  * Candidates the lexical ranker contributes at least, so fusion sees beyond the page: a
  * strong semantic match far down the lexical list can still win. The semantic ranker
  * contributes one more than the page: its similarity is the larger part of the fused score,
- * so its own top decides, and at 100,000 agents a deeper semantic list changed 0.1 % of the
- * top 10 while it cost a third of the search (bench/discovery.ts, `fidelity`).
+ * so its own top decides: at 100,000 agents a deeper semantic list changed 0.1 % of the top
+ * 10 while it cost a third of the search (bench/discovery.ts, `fidelity`).
  */
 const CANDIDATE_FLOOR = 50;
 /** Filtered candidate sets up to this size are scanned exactly even when an ANN index exists. */
@@ -88,6 +93,7 @@ export class Catalogue {
   private readonly wordVectors: WordVectors | undefined;
   private readonly semanticWeight: number;
   private readonly textIndex: boolean;
+  private readonly semanticCandidates: number;
   /** Bumped on every change, so cached candidate sets of an older index are never used. */
   private version = 0;
   /** Candidate sets of recent filter combinations (filters repeat far more than queries do). */
@@ -97,6 +103,7 @@ export class Catalogue {
     this.wordVectors = options.wordVectors;
     this.semanticWeight = options.semanticWeight ?? DEFAULT_SEMANTIC_WEIGHT;
     this.textIndex = options.textIndex ?? true;
+    this.semanticCandidates = options.semanticCandidates ?? 0;
     this.vectors = new VectorStore(options.annThreshold === undefined ? {} : { annThreshold: options.annThreshold });
   }
 
@@ -198,7 +205,7 @@ export class Catalogue {
     // The candidates in parallel arrays (the lexical top, then the semantic top's new slots):
     // a search allocates a few small arrays, not an object per candidate.
     const lexicalTop = ranker !== 'semantic' && queryTerms.length > 0 ? this.lexical.search(queryTerms, depth, bitmap) : [];
-    const semanticTop = queryVector ? this.semanticTop(queryVector, want + 1, slots, accept) : [];
+    const semanticTop = queryVector ? this.semanticTop(queryVector, Math.max(want + 1, this.semanticCandidates), slots, accept) : [];
     const capacity = lexicalTop.length + semanticTop.length;
     const candidateSlots = new Int32Array(capacity);
     const lexicalScores = new Float64Array(capacity);
@@ -210,9 +217,15 @@ export class Catalogue {
       lexicalScores[count++] = hit.score / best;
     }
     if (queryVector) {
-      const fromLexical = new Set<number>(candidateSlots.subarray(0, count));
-      for (const hit of semanticTop) if (!fromLexical.has(hit.slot)) candidateSlots[count++] = hit.slot;
-      for (let i = 0; i < count; i++) semanticScores[i] = this.vectors.similarity(queryVector, candidateSlots[i] as number);
+      const lexicalCount = count;
+      for (let i = 0; i < lexicalCount; i++) semanticScores[i] = this.vectors.similarity(queryVector, candidateSlots[i] as number);
+      const fromLexical = new Set<number>(candidateSlots.subarray(0, lexicalCount));
+      // The semantic top comes scored, exactly as `similarity` scores.
+      for (const hit of semanticTop) {
+        if (fromLexical.has(hit.slot)) continue;
+        candidateSlots[count] = hit.slot;
+        semanticScores[count++] = hit.score;
+      }
     }
     const weight = ranker === 'lexical' ? 0 : ranker === 'semantic' ? 1 : this.semanticWeight;
     const lexicalWeight = ranker === 'semantic' ? 0 : 1;
