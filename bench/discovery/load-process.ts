@@ -13,6 +13,12 @@ export interface LoadRequest {
   queries: string[];
   clients: number;
   seconds: number;
+  /**
+   * Total searches per second, spread evenly over the clients, sent on schedule whether or not
+   * the last one was answered (open loop), with latency counted from the scheduled send time
+   * (so a stall is not hidden by the requests it delayed). Absent: closed loops, flat out.
+   */
+  rate?: number;
 }
 
 export interface LoadDone {
@@ -23,7 +29,7 @@ export interface LoadDone {
   clientCpuMs: number;
 }
 
-async function run({ port, queries, clients, seconds }: LoadRequest, go: Promise<void>): Promise<LoadDone> {
+async function run({ port, queries, clients, seconds, rate }: LoadRequest, go: Promise<void>): Promise<LoadDone> {
   const channels = Array.from({ length: clients }, () => new AgentDiscoveryClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1, 'grpc.enable_channelz': 0 }));
   const latencies: number[] = [];
   let errors = 0;
@@ -50,15 +56,31 @@ async function run({ port, queries, clients, seconds }: LoadRequest, go: Promise
   const clientCpuBefore = process.cpuUsage();
   const started = performance.now();
   const until = started + seconds * 1000;
-  await Promise.all(
-    channels.map(async (client, c) => {
-      for (let i = c; performance.now() < until; i += clients) {
-        const sent = performance.now();
-        await search(client, requests[i % requests.length] as SearchRequest);
-        latencies.push(performance.now() - sent);
-      }
-    }),
-  );
+  if (rate === undefined) {
+    await Promise.all(
+      channels.map(async (client, c) => {
+        for (let i = c; performance.now() < until; i += clients) {
+          const sent = performance.now();
+          await search(client, requests[i % requests.length] as SearchRequest);
+          latencies.push(performance.now() - sent);
+        }
+      }),
+    );
+  } else {
+    const interval = 1000 / rate;
+    const inFlight: Promise<void>[] = [];
+    for (let i = 0; ; i++) {
+      const due = started + i * interval;
+      if (due >= until) break;
+      // Sleep, not spin (a spinning client would take a core from the server); a late timer
+      // sends the requests that fell due together, each timed from when it was due.
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      const client = channels[i % clients] as AgentDiscoveryClient;
+      inFlight.push(search(client, requests[i % requests.length] as SearchRequest).then(() => void latencies.push(performance.now() - due)));
+    }
+    await Promise.all(inFlight);
+  }
   const elapsed = (performance.now() - started) / 1000;
   const clientCpu = process.cpuUsage(clientCpuBefore);
   for (const client of channels) client.close();

@@ -34,7 +34,7 @@ beforeAll(() => {
   wordVectors = loadWordVectors();
 }, 60_000);
 
-function sample(options: { annThreshold?: number } = {}): Catalogue {
+function sample(options: { annThreshold?: number; storeText?: boolean } = {}): Catalogue {
   const catalogue = new Catalogue({ wordVectors, ...options });
   catalogue.upsert(entry('climate', { description: 'Models climate change and global warming scenarios for policy makers.', trustScore: 80, certifications: ['ISO14001'], maxLatencyMs: 300, region: 'eu-west-1' }));
   catalogue.upsert(entry('legal', { description: 'Analyses legal documents and contracts.', trustScore: 90, certifications: ['ISO-27001'], maxLatencyMs: 800, skills: [{ id: 'c', name: 'contracts', description: '', tags: ['legal', 'contracts'], examples: [], inputModes: [], outputModes: [] }] }));
@@ -113,5 +113,21 @@ describe('Catalogue', () => {
     expect(exact.usesAnn).toBe(false);
     expect(keys(approximate, 'global warming scenarios')[0]).toBe(keys(exact, 'global warming scenarios')[0]);
     expect(keys(approximate, 'global warming scenarios')[0]).toBe('climate');
+  });
+
+  it('ranks and filters the same without storing the text, and updates cleanly', () => {
+    const withText = sample();
+    const withoutText = sample({ storeText: false });
+    const filters = { certifications: ['ISO14001'], skillTags: [] };
+    for (const text of ['climate change modelling', 'legal contracts', 'weather rain']) {
+      const ranked = (catalogue: Catalogue): [string, number][] => catalogue.search({ text, filters: {}, offset: 0, limit: 10 }).hits.map((hit) => [hit.entry.key, hit.score]);
+      expect(ranked(withoutText)).toEqual(ranked(withText));
+    }
+    expect(withoutText.get('team-a/legal')?.description).toBe('');
+    // Tags stay: the skill-tag filter still finds the agent, and replacing it drops the old tags.
+    expect(withoutText.filter({ skillTags: ['contracts'] }).map((e) => e.name)).toEqual(['legal']);
+    withoutText.upsert(entry('legal', { description: 'Analyses legal documents.', skills: [] }));
+    expect(withoutText.filter({ skillTags: ['contracts'] })).toEqual([]);
+    expect(withoutText.filter(filters).map((e) => e.name).sort()).toEqual(['climate', 'weather']);
   });
 });

@@ -35,6 +35,12 @@ export interface CatalogueOptions {
    * The benchmark's exhaustive reference asks for more.
    */
   readonly semanticCandidates?: number;
+  /**
+   * Keep each entry's text (description, display name, skill names, descriptions and examples)
+   * after indexing it (default true). A search thread's catalogue does not: the gRPC thread
+   * resolves its hits to its own entries, and the text is most of an entry's memory.
+   */
+  readonly storeText?: boolean;
 }
 
 export interface SearchQuery {
@@ -83,6 +89,17 @@ const EXACT_SCAN_LIMIT = 2_000;
  */
 const GROUP_WALK_RATIO = 1;
 
+/** The entry without the text only ranking reads (what filters and listing read stays). */
+function withoutText(entry: AgentEntry): AgentEntry {
+  return {
+    ...entry,
+    displayName: '',
+    description: '',
+    skills: entry.skills.map((skill) => ({ id: skill.id, name: '', description: '', tags: skill.tags, examples: [], inputModes: [], outputModes: [] })),
+    specializations: [],
+  };
+}
+
 export class Catalogue {
   private readonly entries: (AgentEntry | undefined)[] = [];
   private readonly slotByKey = new Map<string, number>();
@@ -94,6 +111,7 @@ export class Catalogue {
   private readonly semanticWeight: number;
   private readonly textIndex: boolean;
   private readonly semanticCandidates: number;
+  private readonly storeText: boolean;
   /** Bumped on every change, so cached candidate sets of an older index are never used. */
   private version = 0;
   /** Candidate sets of recent filter combinations (filters repeat far more than queries do). */
@@ -104,6 +122,7 @@ export class Catalogue {
     this.semanticWeight = options.semanticWeight ?? DEFAULT_SEMANTIC_WEIGHT;
     this.textIndex = options.textIndex ?? true;
     this.semanticCandidates = options.semanticCandidates ?? 0;
+    this.storeText = options.storeText ?? true;
     this.vectors = new VectorStore(options.annThreshold === undefined ? {} : { annThreshold: options.annThreshold });
   }
 
@@ -151,7 +170,7 @@ export class Catalogue {
       const previous = this.entries[slot];
       if (previous) this.filterSets.remove(slot, setValues(previous));
     }
-    this.entries[slot] = entry;
+    this.entries[slot] = this.storeText ? entry : withoutText(entry);
     this.filterSets.add(slot, setValues(entry));
     if (!this.textIndex) return;
     this.lexical.set(slot, terms(searchableText(entry)));

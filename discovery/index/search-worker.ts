@@ -8,6 +8,8 @@ import type { SearchThreadOptions, ToSearchThread, FromSearchThread } from './se
 const options = workerData as SearchThreadOptions;
 const catalogue = new Catalogue({
   wordVectors: loadWordVectors(),
+  // The gRPC thread keeps the agents' text; this thread needs it only to index it.
+  storeText: false,
   ...(options.semanticWeight === undefined ? {} : { semanticWeight: options.semanticWeight }),
   ...(options.annThreshold === undefined ? {} : { annThreshold: options.annThreshold }),
 });
