@@ -43,7 +43,7 @@ export async function startDiscoveryService(
   const started = performance.now();
   // This thread keeps the agents for Get, List and Watch; a search thread keeps the text
   // indexes and ranks, off the operator's event loop.
-  const live = new LiveCatalogue(new Catalogue({ textIndex: false }));
+  const live = new LiveCatalogue(new Catalogue({ textIndex: false, packEntries: true }));
   live.follow(context.agents);
   const searchThread = await SearchThread.start(live, {}, context.logger);
   context.logger.info({ agents: live.catalogue.size, seconds: Math.round(performance.now() - started) / 1000, ann: searchThread.status.usesAnn }, 'Built the discovery index');

@@ -17,7 +17,7 @@ const entries = generatedEntries(tools, Number(countText));
 // text indexes and ranking on a search thread. The build time runs until the thread has
 // indexed every agent and built its ANN index.
 const started = performance.now();
-const live = new LiveCatalogue(new Catalogue({ textIndex: false }));
+const live = new LiveCatalogue(new Catalogue({ textIndex: false, packEntries: true }));
 for (const entry of entries) live.upsert(entry);
 const searchThread = await SearchThread.start(live);
 const indexBuildSeconds = (performance.now() - started) / 1000;

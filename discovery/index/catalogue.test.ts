@@ -34,7 +34,7 @@ beforeAll(() => {
   wordVectors = loadWordVectors();
 }, 60_000);
 
-function sample(options: { annThreshold?: number; storeText?: boolean } = {}): Catalogue {
+function sample(options: { annThreshold?: number; storeText?: boolean; packEntries?: boolean } = {}): Catalogue {
   const catalogue = new Catalogue({ wordVectors, ...options });
   catalogue.upsert(entry('climate', { description: 'Models climate change and global warming scenarios for policy makers.', trustScore: 80, certifications: ['ISO14001'], maxLatencyMs: 300, region: 'eu-west-1' }));
   catalogue.upsert(entry('legal', { description: 'Analyses legal documents and contracts.', trustScore: 90, certifications: ['ISO-27001'], maxLatencyMs: 800, skills: [{ id: 'c', name: 'contracts', description: '', tags: ['legal', 'contracts'], examples: [], inputModes: [], outputModes: [] }] }));
@@ -129,5 +129,22 @@ describe('Catalogue', () => {
     withoutText.upsert(entry('legal', { description: 'Analyses legal documents.', skills: [] }));
     expect(withoutText.filter({ skillTags: ['contracts'] })).toEqual([]);
     expect(withoutText.filter(filters).map((e) => e.name).sort()).toEqual(['climate', 'weather']);
+  });
+
+  it('gives back the same entries, filters, pages and rankings when it packs them', () => {
+    const plain = sample();
+    const packed = sample({ packEntries: true });
+    expect(packed.get('team-a/legal')).toEqual(plain.get('team-a/legal'));
+    expect(packed.list()).toEqual(plain.list());
+    const filters = { certifications: ['iso14001'] };
+    expect(packed.filter(filters)).toEqual(plain.filter(filters));
+    expect(packed.filterPage({}, { includeUnavailable: true }, 1, 2)).toEqual({ entries: plain.list().slice(1, 3), total: 4 });
+    const ranked = (catalogue: Catalogue): [string, number][] => catalogue.search({ text: 'climate', filters: { minTrustScore: 50 }, offset: 0, limit: 10 }).hits.map((hit) => [hit.entry.key, hit.score]);
+    expect(ranked(packed)).toEqual(ranked(plain));
+    // An update replaces the packed entry and its filter values.
+    packed.upsert(entry('legal', { description: 'Now a tax adviser.', certifications: ['ISO14001'], trustScore: 70 }));
+    expect(packed.get('team-a/legal')?.description).toBe('Now a tax adviser.');
+    expect(packed.filter(filters).map((e) => e.name)).toEqual(['climate', 'legal', 'weather']);
+    expect(packed.filter({ skillTags: ['contracts'] })).toEqual([]);
   });
 });

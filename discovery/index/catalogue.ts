@@ -41,6 +41,37 @@ export interface CatalogueOptions {
    * resolves its hits to its own entries, and the text is most of an entry's memory.
    */
   readonly storeText?: boolean;
+  /**
+   * Hold each entry as one JSON string beside the few fields filters read (default false),
+   * unpacked when read. A catalogue of 100,000 agents as objects is millions of small heap
+   * objects, and every major garbage collection of the thread that holds them marks them all:
+   * on the gRPC thread that stalled searches for a fifth of a second every few seconds.
+   */
+  readonly packEntries?: boolean;
+}
+
+/** An entry as `packEntries` holds it: what filters read, and the whole entry as JSON. */
+interface PackedEntry {
+  readonly key: string;
+  readonly ready: boolean;
+  readonly quarantined: boolean;
+  readonly trustScore: number | undefined;
+  readonly maxLatencyMs: number | undefined;
+  readonly json: string;
+}
+
+type StoredEntry = AgentEntry | PackedEntry;
+
+function isPacked(entry: StoredEntry): entry is PackedEntry {
+  return 'json' in entry;
+}
+
+function unpack(entry: StoredEntry): AgentEntry {
+  return isPacked(entry) ? (JSON.parse(entry.json) as AgentEntry) : entry;
+}
+
+function pack(entry: AgentEntry): PackedEntry {
+  return { key: entry.key, ready: entry.ready, quarantined: entry.quarantined, trustScore: entry.trustScore, maxLatencyMs: entry.maxLatencyMs, json: JSON.stringify(entry) };
 }
 
 export interface SearchQuery {
@@ -101,7 +132,7 @@ function withoutText(entry: AgentEntry): AgentEntry {
 }
 
 export class Catalogue {
-  private readonly entries: (AgentEntry | undefined)[] = [];
+  private readonly entries: (StoredEntry | undefined)[] = [];
   private readonly slotByKey = new Map<string, number>();
   private readonly freeSlots: number[] = [];
   private readonly lexical = new Bm25Index();
@@ -112,6 +143,7 @@ export class Catalogue {
   private readonly textIndex: boolean;
   private readonly semanticCandidates: number;
   private readonly storeText: boolean;
+  private readonly packEntries: boolean;
   /** Bumped on every change, so cached candidate sets of an older index are never used. */
   private version = 0;
   /** Candidate sets of recent filter combinations (filters repeat far more than queries do). */
@@ -123,6 +155,7 @@ export class Catalogue {
     this.textIndex = options.textIndex ?? true;
     this.semanticCandidates = options.semanticCandidates ?? 0;
     this.storeText = options.storeText ?? true;
+    this.packEntries = options.packEntries ?? false;
     this.vectors = new VectorStore(options.annThreshold === undefined ? {} : { annThreshold: options.annThreshold });
   }
 
@@ -151,7 +184,8 @@ export class Catalogue {
 
   get(key: string): AgentEntry | undefined {
     const slot = this.slotByKey.get(key);
-    return slot === undefined ? undefined : this.entries[slot];
+    const entry = slot === undefined ? undefined : this.entries[slot];
+    return entry && unpack(entry);
   }
 
   /** Every entry, ordered by key (for listing). */
@@ -168,9 +202,10 @@ export class Catalogue {
     } else {
       // The previous entry's values, recomputed: cheaper than keeping them per slot.
       const previous = this.entries[slot];
-      if (previous) this.filterSets.remove(slot, setValues(previous));
+      if (previous) this.filterSets.remove(slot, setValues(unpack(previous)));
     }
-    this.entries[slot] = this.storeText ? entry : withoutText(entry);
+    const kept = this.storeText ? entry : withoutText(entry);
+    this.entries[slot] = this.packEntries ? pack(kept) : kept;
     this.filterSets.add(slot, setValues(entry));
     if (!this.textIndex) return;
     this.lexical.set(slot, terms(searchableText(entry)));
@@ -182,7 +217,7 @@ export class Catalogue {
     if (slot === undefined) return false;
     this.version++;
     const previous = this.entries[slot];
-    if (previous) this.filterSets.remove(slot, setValues(previous));
+    if (previous) this.filterSets.remove(slot, setValues(unpack(previous)));
     this.lexical.remove(slot);
     this.vectors.remove(slot);
     this.entries[slot] = undefined;
@@ -193,15 +228,21 @@ export class Catalogue {
 
   /** Entries passing the filters and visibility rules, in key order (no ranking). */
   filter(filters: Filters, options: { includeUnavailable?: boolean; allowedNamespaces?: ReadonlySet<string> } = {}): AgentEntry[] {
+    return this.filterPage(filters, options, 0, Number.POSITIVE_INFINITY).entries;
+  }
+
+  /** One page of `filter`'s result and its full length; only the page's entries are unpacked. */
+  filterPage(filters: Filters, options: { includeUnavailable?: boolean; allowedNamespaces?: ReadonlySet<string> }, offset: number, limit: number): { entries: AgentEntry[]; total: number } {
     const { slots, accept } = this.candidates(filters, options.includeUnavailable ?? false, options.allowedNamespaces);
-    const result: AgentEntry[] = [];
+    const passing: StoredEntry[] = [];
     const visit = (slot: number): void => {
       const entry = this.entries[slot];
-      if (entry && accept(slot)) result.push(entry);
+      if (entry && accept(slot)) passing.push(entry);
     };
     if (slots) slots.forEach(visit);
     else for (const slot of this.slotByKey.values()) visit(slot);
-    return result.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    passing.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return { entries: passing.slice(offset, offset + limit).map(unpack), total: passing.length };
   }
 
   /**
@@ -264,8 +305,9 @@ export class Catalogue {
     const hits: SearchHit[] = [];
     for (const i of order.slice(query.offset, want)) {
       const slot = candidateSlots[i] as number;
-      const entry = this.entries[slot];
-      if (!entry) continue;
+      const stored = this.entries[slot];
+      if (!stored) continue;
+      const entry = unpack(stored);
       const matchedTerms = wordOfTerm.filter(([term]) => this.lexical.contains(slot, term)).map(([, word]) => word);
       hits.push({ entry, score: scores[i] as number, lexical: lexicalScores[i] as number, semantic: semanticScores[i] as number, matchedTerms });
     }
@@ -288,7 +330,7 @@ export class Catalogue {
   }
 
   private byTrust(slots: readonly number[] | undefined, accept: (slot: number) => boolean, offset: number, limit: number): SearchResult {
-    const passing: AgentEntry[] = [];
+    const passing: StoredEntry[] = [];
     const visit = (slot: number): void => {
       const entry = this.entries[slot];
       if (entry && accept(slot)) passing.push(entry);
@@ -297,7 +339,7 @@ export class Catalogue {
     else for (const slot of this.slotByKey.values()) visit(slot);
     passing.sort((a, b) => (b.trustScore ?? -1) - (a.trustScore ?? -1) || (a.key < b.key ? -1 : 1));
     return {
-      hits: passing.slice(offset, offset + limit).map((entry) => ({ entry, score: (entry.trustScore ?? 0) / 100, lexical: 0, semantic: 0, matchedTerms: [] })),
+      hits: passing.slice(offset, offset + limit).map(unpack).map((entry) => ({ entry, score: (entry.trustScore ?? 0) / 100, lexical: 0, semantic: 0, matchedTerms: [] })),
       more: passing.length > offset + limit,
     };
   }

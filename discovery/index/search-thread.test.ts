@@ -27,7 +27,7 @@ describe('SearchThread', () => {
   it('ranks exactly as the catalogue does on this thread, filters and visibility included', async () => {
     const entries = generatedEntries(tools, 600);
     const local = new Catalogue({ wordVectors: loadWordVectors() });
-    const live = new LiveCatalogue(new Catalogue({ textIndex: false }));
+    const live = new LiveCatalogue(new Catalogue({ textIndex: false, packEntries: true }));
     for (const entry of entries) {
       local.upsert(entry);
       live.upsert(entry);
@@ -49,7 +49,7 @@ describe('SearchThread', () => {
   it('sees every change made before a search, and forgets removed agents', async () => {
     const [first, second] = generatedEntries(tools, 2);
     if (!first || !second) throw new Error('no entries');
-    const live = new LiveCatalogue(new Catalogue({ textIndex: false }));
+    const live = new LiveCatalogue(new Catalogue({ textIndex: false, packEntries: true }));
     live.upsert(first);
     const thread = await started(live);
     const query = (text: string): SearchQuery => ({ text, filters: {}, offset: 0, limit: 10 });
@@ -62,7 +62,7 @@ describe('SearchThread', () => {
 
   it('starts a new thread from the live catalogue when the thread dies, losing no change', async () => {
     const entries = generatedEntries(tools, 50);
-    const live = new LiveCatalogue(new Catalogue({ textIndex: false }));
+    const live = new LiveCatalogue(new Catalogue({ textIndex: false, packEntries: true }));
     for (const entry of entries) live.upsert(entry);
     const thread = await started(live);
     const query: SearchQuery = { text: 'weather forecast', filters: {}, offset: 0, limit: 5 };

@@ -206,9 +206,8 @@ export async function startDiscoveryServer(options: DiscoveryServerOptions): Pro
       const fingerprint = requestFingerprint('ListAgents', [filters, request.includeUnavailable]);
       const offset = decodePageToken(request.pageToken, fingerprint, Number.MAX_SAFE_INTEGER);
       const namespaces = allowedNamespaces(await principal.visibility(live.namespaces()));
-      const entries = catalogue.filter(filters, { includeUnavailable: request.includeUnavailable, ...(namespaces ? { allowedNamespaces: namespaces } : {}) });
-      const page = entries.slice(offset, offset + pageSize);
-      return { agents: page.map(agentMessage), nextPageToken: offset + pageSize < entries.length ? encodePageToken(offset + pageSize, fingerprint) : '' };
+      const page = catalogue.filterPage(filters, { includeUnavailable: request.includeUnavailable, ...(namespaces ? { allowedNamespaces: namespaces } : {}) }, offset, pageSize);
+      return { agents: page.entries.map(agentMessage), nextPageToken: offset + pageSize < page.total ? encodePageToken(offset + pageSize, fingerprint) : '' };
     }),
 
     getAgentCard: unary<GetAgentCardRequest, AgentCard>(async (principal, request) => ({
