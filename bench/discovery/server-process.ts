@@ -2,6 +2,7 @@
 // on 127.0.0.1 (development mode: no auth, a rate limit high enough not to interfere) and
 // reports its port, index build time and memory over IPC.
 import { readFileSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Catalogue } from '../../discovery/index/catalogue.js';
 import { LiveCatalogue } from '../../discovery/index/live.js';
 import { readTools } from '../../discovery/quality/metatool.js';
@@ -35,7 +36,14 @@ function rssMb(): { rss: number; peak: number } {
 }
 
 process.send?.({ kind: 'ready', port: server.port, indexBuildSeconds, usesAnn: searchThread.status.usesAnn, distinctVectors: searchThread.status.distinctVectors, ...rssMb() });
+// How long the gRPC thread's event loop was held up (collections, long tasks): what every
+// call waiting on it sees. Reset by the benchmark at the start of each measured run.
+const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+loopDelay.enable();
+
 process.on('message', (message: { kind: string }) => {
+  if (message.kind === 'loop-reset') loopDelay.reset();
+  if (message.kind === 'loop') process.send?.({ kind: 'loop', p99Ms: loopDelay.percentile(99) / 1e6, maxMs: loopDelay.max / 1e6 });
   if (message.kind === 'memory') process.send?.({ kind: 'memory', ...rssMb() });
   // CPU time spent so far (user + system, ms): the benchmark takes the difference over the load.
   if (message.kind === 'cpu') process.send?.({ kind: 'cpu', ms: (process.cpuUsage().user + process.cpuUsage().system) / 1000 });
