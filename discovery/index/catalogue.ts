@@ -188,6 +188,11 @@ export class Catalogue {
     return entry && unpack(entry);
   }
 
+  /** The keys of every entry, in no particular order. */
+  keys(): string[] {
+    return [...this.slotByKey.keys()];
+  }
+
   /** Every entry, ordered by key (for listing). */
   list(): AgentEntry[] {
     return [...this.slotByKey.keys()].sort().map((key) => this.get(key)).filter((entry): entry is AgentEntry => entry !== undefined);

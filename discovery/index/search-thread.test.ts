@@ -25,7 +25,8 @@ const ranked = (result: { hits: readonly { entry: { key: string }; score: number
 
 describe('SearchThread', () => {
   it('ranks exactly as the catalogue does on this thread, filters and visibility included', async () => {
-    const entries = generatedEntries(tools, 600);
+    // More than one initial batch (2,000 agents per message).
+    const entries = generatedEntries(tools, 2_500);
     const local = new Catalogue({ wordVectors: loadWordVectors() });
     const live = new LiveCatalogue(new Catalogue({ textIndex: false, packEntries: true }));
     for (const entry of entries) {
@@ -33,7 +34,7 @@ describe('SearchThread', () => {
       live.upsert(entry);
     }
     const thread = await started(live);
-    expect(thread.status.size).toBe(600);
+    expect(thread.status.size).toBe(2_500);
     const queries: SearchQuery[] = QUERIES.flatMap((text) => [
       { text, filters: {}, offset: 0, limit: 10 },
       { text, filters: { minTrustScore: 60, certifications: ['SOC2'], maxLatencyMs: 1500 }, offset: 5, limit: 5 },

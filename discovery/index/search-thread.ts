@@ -52,6 +52,9 @@ function workerModule(): URL {
   return new URL(`data:text/javascript,${encodeURIComponent(source)}`);
 }
 
+/** Agents per message when a thread starts. */
+const INITIAL_BATCH = 2_000;
+
 /** Thrown for searches in flight when the thread stops; the caller answers UNAVAILABLE. */
 export class SearchThreadUnavailable extends Error {}
 
@@ -149,9 +152,20 @@ export class SearchThread {
       this.status = { ...this.status, restarts: this.status.restarts + 1 };
       this.spawn();
     });
-    // Everything the live catalogue holds, in one ordered stream ahead of any later change.
-    this.queued = this.live.catalogue.list().map((entry) => ({ key: entry.key, entry }));
-    this.flush(true);
+    // Everything the live catalogue holds, in one ordered stream ahead of any later change
+    // (which it already includes), in batches: one message of 100,000 agents would hold them
+    // unpacked and serialised all at once, a peak of several hundred megabytes.
+    this.queued = [];
+    const keys = this.live.catalogue.keys();
+    for (let from = 0; from === 0 || from < keys.length; from += INITIAL_BATCH) {
+      const changes: Change[] = [];
+      for (const key of keys.slice(from, from + INITIAL_BATCH)) {
+        const entry = this.live.catalogue.get(key);
+        if (entry) changes.push({ key, entry });
+      }
+      this.sequence++;
+      this.post({ kind: 'changes', sequence: this.sequence, changes, prepare: from + INITIAL_BATCH >= keys.length });
+    }
   }
 
   private receive(message: FromSearchThread): void {
