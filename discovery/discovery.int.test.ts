@@ -166,7 +166,7 @@ describe('discovery in the operator', () => {
     const pki = await ensurePki(dir);
     const server = await startDiscoveryServer({
       live,
-      rank: (query) => searchThread.rank(query),
+      search: (query) => searchThread.search(query),
       authenticator: kubernetesAuthenticator({ client }),
       credentials: serverCredentials({ certFile: pki.apiServerCert, keyFile: pki.apiServerKey, clientCaFile: pki.caCert }),
     });
