@@ -25,9 +25,14 @@ export async function stopHeartbeat(client: KubeClient, node: string, holder = C
   return previous;
 }
 
-/** Hands the Lease back to kwok, which renews it again within one renew interval. */
+/**
+ * Releases the Lease (no holder), so kwok acquires it within one renew interval. kwok must
+ * take it over itself: only a change of holder on its own renewal makes it manage the node
+ * again and go back over the pods bound there while it did not hold the Lease. Writing kwok's
+ * identity back for it left those pods Pending for good when one was bound in that window.
+ */
 export async function resumeHeartbeat(client: KubeClient, held: HeldLease): Promise<void> {
-  await client.patch(CoreResources.lease, NODE_LEASE_NAMESPACE, held.node, { spec: { holderIdentity: held.holder, leaseDurationSeconds: held.durationSeconds } });
+  await client.patch(CoreResources.lease, NODE_LEASE_NAMESPACE, held.node, { spec: { holderIdentity: null, leaseDurationSeconds: held.durationSeconds } });
 }
 
 /** Renews a Lease as its holder would, at the given time (a heartbeat source with chosen jitter). */
