@@ -53,6 +53,7 @@ export interface CatalogueOptions {
 /** An entry as `packEntries` holds it: what filters read, and the whole entry as JSON. */
 interface PackedEntry {
   readonly key: string;
+  readonly resourceVersion: string;
   readonly ready: boolean;
   readonly quarantined: boolean;
   readonly trustScore: number | undefined;
@@ -71,7 +72,7 @@ function unpack(entry: StoredEntry): AgentEntry {
 }
 
 function pack(entry: AgentEntry): PackedEntry {
-  return { key: entry.key, ready: entry.ready, quarantined: entry.quarantined, trustScore: entry.trustScore, maxLatencyMs: entry.maxLatencyMs, json: JSON.stringify(entry) };
+  return { key: entry.key, resourceVersion: entry.resourceVersion, ready: entry.ready, quarantined: entry.quarantined, trustScore: entry.trustScore, maxLatencyMs: entry.maxLatencyMs, json: JSON.stringify(entry) };
 }
 
 export interface SearchQuery {
@@ -198,23 +199,34 @@ export class Catalogue {
     return [...this.slotByKey.keys()].sort().map((key) => this.get(key)).filter((entry): entry is AgentEntry => entry !== undefined);
   }
 
-  upsert(entry: AgentEntry): void {
+  /** The stored entry's resourceVersion, without unpacking it. */
+  resourceVersion(key: string): string | undefined {
+    const slot = this.slotByKey.get(key);
+    return slot === undefined ? undefined : this.entries[slot]?.resourceVersion;
+  }
+
+  /** Stores the entry; returns the one it replaced (unpacked once, for the caller too). */
+  upsert(entry: AgentEntry): AgentEntry | undefined {
     this.version++;
     let slot = this.slotByKey.get(entry.key);
+    let previous: AgentEntry | undefined;
     if (slot === undefined) {
       slot = this.freeSlots.pop() ?? this.entries.length;
       this.slotByKey.set(entry.key, slot);
     } else {
       // The previous entry's values, recomputed: cheaper than keeping them per slot.
-      const previous = this.entries[slot];
-      if (previous) this.filterSets.remove(slot, setValues(unpack(previous)));
+      const stored = this.entries[slot];
+      previous = stored && unpack(stored);
+      if (previous) this.filterSets.remove(slot, setValues(previous));
     }
     const kept = this.storeText ? entry : withoutText(entry);
     this.entries[slot] = this.packEntries ? pack(kept) : kept;
     this.filterSets.add(slot, setValues(entry));
-    if (!this.textIndex) return;
-    this.lexical.set(slot, terms(searchableText(entry)));
-    this.vectors.set(slot, this.wordVectors ? embedText(this.wordVectors, summaryText(entry)) : undefined);
+    if (this.textIndex) {
+      this.lexical.set(slot, terms(searchableText(entry)));
+      this.vectors.set(slot, this.wordVectors ? embedText(this.wordVectors, summaryText(entry)) : undefined);
+    }
+    return previous;
   }
 
   remove(key: string): boolean {

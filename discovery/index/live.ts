@@ -19,10 +19,10 @@ export class LiveCatalogue {
   }
 
   upsert(entry: AgentEntry): void {
-    const previous = this.catalogue.get(entry.key);
-    // A resync re-delivers unchanged objects: no work, no event.
-    if (previous && previous.resourceVersion !== '' && previous.resourceVersion === entry.resourceVersion) return;
-    this.catalogue.upsert(entry);
+    // A resync re-delivers unchanged objects: no work, no event (and no unpacking to find out).
+    const known = this.catalogue.resourceVersion(entry.key);
+    if (known !== undefined && known !== '' && known === entry.resourceVersion) return;
+    const previous = this.catalogue.upsert(entry);
     if (!previous) this.namespaceCounts.set(entry.namespace, (this.namespaceCounts.get(entry.namespace) ?? 0) + 1);
     this.emit(previous ? 'UPDATED' : 'ADDED', entry, previous);
   }
