@@ -12,7 +12,7 @@ import { CoreResources, MeshOsResources } from '../operator/kube/resources.js';
 import { RESERVATION_TTL_MS, RESERVE_ANNOTATION, RESERVE_REFRESHED_ANNOTATION, annotationSetAt } from '../scheduler/scheduler.js';
 import { DemandHistory, type EncodedHistory } from './demand/history.js';
 import type { DemandSample, DemandSink } from './demand/push-server.js';
-import { CounterRate, scrapeDemand } from './demand/scrape.js';
+import { CounterRate, scrapeDemand, scrapeDue } from './demand/scrape.js';
 import { disposeSelection, selectModel } from './forecaster.js';
 import type { FittedModel } from './models/model.js';
 import type { LstmOptions } from './models/lstm-spec.js';
@@ -60,6 +60,9 @@ interface Fit {
   upperOffsets: number[];
   stepMs: number;
 }
+
+/** Time a leader spends writing unsaved histories as it steps down. */
+const TEARDOWN_BUDGET_MS = 10_000;
 
 /** Longest stretch of history the lead-window headroom is tuned on (bounded work per fit). */
 const HEADROOM_TUNING_STEPS = 4000;
@@ -144,7 +147,11 @@ export function createForecastingModule(options: ForecastingOptions = {}): Forec
     state.dirty = true;
   }
 
-  /** Loads the persisted history once; samples recorded before the load are kept on top of it. */
+  /**
+   * Loads the persisted history once; samples recorded before the load are kept on top of it. A
+   * failed read is retried on the next analysis, and nothing is persisted until the load is done:
+   * writing a history that missed the stored one would erase it.
+   */
   async function ensureLoaded(ctx: ModuleContext, agent: Agent, state: AgentState): Promise<void> {
     if (state.loaded) return;
     try {
@@ -158,13 +165,16 @@ export function createForecastingModule(options: ForecastingOptions = {}): Forec
       state.history = merged;
       ctx.logger.info({ agent: keyOf(agent), points: merged.length }, `Loaded demand history of agent ${keyOf(agent)}`);
     } catch (error) {
-      if (!isNotFound(error)) ctx.logger.warn({ agent: keyOf(agent), error: getErrorMessage(error) }, 'Failed to load demand history; starting empty');
+      if (!isNotFound(error)) {
+        ctx.logger.warn({ agent: keyOf(agent), error: getErrorMessage(error) }, 'Failed to load demand history; retrying at the next analysis');
+        return;
+      }
     }
     state.loaded = true;
   }
 
   async function persist(ctx: ModuleContext, agent: Agent, state: AgentState): Promise<void> {
-    if (!state.dirty || state.history.length === 0) return;
+    if (!state.loaded || !state.dirty || state.history.length === 0) return;
     state.dirty = false;
     try {
       await serverSideApply(
@@ -191,7 +201,7 @@ export function createForecastingModule(options: ForecastingOptions = {}): Forec
   /** Scrapes the Agent's pods when due; sums the matching samples; counters become a rate. */
   async function scrape(ctx: ModuleContext, agent: Agent, state: AgentState, nowMs: number): Promise<void> {
     const spec = agent.spec.autoscaling;
-    if (!spec?.metric || spec.source === 'Push' || nowMs - state.lastScrapeMs < stepMsOf(agent) * 0.9) return;
+    if (!spec?.metric || spec.source === 'Push' || !scrapeDue(state.lastScrapeMs, nowMs, stepMsOf(agent))) return;
     state.lastScrapeMs = nowMs;
     const pods = (ctx.informers.pods?.store.list() ?? []).filter(
       (pod) => pod.metadata.namespace === agent.metadata.namespace && pod.metadata.labels?.['meshos.dev/agent'] === agent.metadata.name,
@@ -470,6 +480,24 @@ export function createForecastingModule(options: ForecastingOptions = {}): Forec
     setup(ctx) {
       context = ctx;
       return { code: 'Success' };
+    },
+
+    /**
+     * Leadership ends: finish the background work, write every history recorded since the last
+     * persist (within a time budget, so a large catalogue cannot hold up the hand-over), and forget
+     * the state: a later term loads what the leaders in between stored.
+     */
+    async teardown(ctx) {
+      await background;
+      const deadline = performance.now() + TEARDOWN_BUDGET_MS;
+      for (const [key, state] of states) {
+        const agent = ctx.informers.agents.store.get(key);
+        if (agent && performance.now() < deadline) await persist(ctx, agent, state);
+        state.long?.dispose();
+      }
+      states.clear();
+      lastPersistMs = 0;
+      lastPlanMs = -Infinity;
     },
 
     async analyse(ctx): Promise<ProposedAction[]> {

@@ -31,6 +31,7 @@ describe('demand scraped from the pods of an Agent', () => {
   let operator: RunningOperator | undefined;
   let metrics: Server;
   let port: number;
+  let scrapes = 0;
   const startedMs = Date.now();
   const mesh = `fcs-${Date.now().toString(36)}`;
   const agentName = 'scraped';
@@ -43,6 +44,7 @@ describe('demand scraped from the pods of an Agent', () => {
         response.writeHead(404).end();
         return;
       }
+      scrapes++;
       const seconds = (Date.now() - startedMs) / 1000;
       response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
       response.end(
@@ -93,9 +95,10 @@ describe('demand scraped from the pods of an Agent', () => {
     await new Promise<void>((resolve) => metrics.close(() => resolve()));
   });
 
-  async function start(): Promise<void> {
-    const forecasting = createForecastingModule({ persistIntervalMs: 500, trainIntervalMs: 60_000, planIntervalMs: 600_000 });
+  async function start(persistIntervalMs: number): Promise<RunningOperator> {
+    const forecasting = createForecastingModule({ persistIntervalMs, trainIntervalMs: 60_000, planIntervalMs: 600_000 });
     operator = await startTestOperator({ kernelModules: [forecasting.module], kernelIntervalMs: 500 });
+    return operator;
   }
 
   async function stored(): Promise<[number, number][]> {
@@ -103,8 +106,8 @@ describe('demand scraped from the pods of an Agent', () => {
     return configMap?.data ? storedSamples(configMap.data) : [];
   }
 
-  it('records the rate of the selected counter into the Agent demand history, kept across an operator restart', async () => {
-    await start();
+  it('records the rate of the selected counter into the Agent demand history, written as the operator stops and kept across a restart', async () => {
+    await start(500);
     // A counter needs two scrapes for a rate; persisted within a second after that.
     const first = await eventually('scraped demand persisted', async () => {
       const samples = await stored();
@@ -120,11 +123,16 @@ describe('demand scraped from the pods of an Agent', () => {
     operator = undefined;
     const beforeRestart = await stored();
     const lastBefore = Math.max(...beforeRestart.map(([time]) => time));
-    await start();
-    const after = await eventually('history extended after the restart', async () => {
-      const samples = await stored();
-      return samples.some(([time]) => time > lastBefore) ? samples : undefined;
-    }, 120_000, 500);
+    // This term persists only as it ends (the interval is an hour): three scrapes (two rates)
+    // later, stopping it must leave the newer samples stored.
+    const scrapesBefore = scrapes;
+    const restarted = await start(3_600_000);
+    await eventually('two rates scraped after the restart', () => (scrapes >= scrapesBefore + 3 ? true : undefined), 120_000, 500);
+    expect(await stored()).toEqual(beforeRestart);
+    await restarted.stop();
+    operator = undefined;
+    const after = await stored();
+    expect(after.some(([time]) => time > lastBefore)).toBe(true);
     // Everything stored before the restart is still there, and newer samples follow it.
     for (const [time, value] of beforeRestart) expect(after).toContainEqual([time, value]);
     for (const [time, value] of after.filter(([t]) => t > lastBefore)) {

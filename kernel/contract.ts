@@ -105,6 +105,11 @@ export interface KernelModule {
   measure?(action: Action, context: ModuleContext): Promise<number | undefined>;
   /** Undoes an executed action that made things worse. */
   rollback?(action: Action, result: ExecutionResult, context: ModuleContext): Promise<ExecutionResult>;
+  /**
+   * Called once when the loop stops (shutdown or lost leadership), after the last `analyse`: the
+   * module finishes its background work and writes what the next leader must find.
+   */
+  teardown?(context: ModuleContext): Promise<void> | void;
 }
 
 export type KernelModuleFactory<Options = unknown> = (options: Options) => KernelModule;

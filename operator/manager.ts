@@ -408,6 +408,13 @@ export class Manager {
     } finally {
       loop.stop();
       await loop.settle();
+      for (const module of modules) {
+        try {
+          await module.teardown?.(loop.context);
+        } catch (error) {
+          this.logger.warn({ module: module.name, error: getErrorMessage(error) }, `Kernel module ${module.name} teardown failed`);
+        }
+      }
       this.kernel = undefined;
       this.approvals = undefined;
     }

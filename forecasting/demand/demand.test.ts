@@ -3,7 +3,7 @@ import { DemandHistory } from './history.js';
 import { parsePushBody, startDemandServer, type DemandSample, type DemandSink } from './push-server.js';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CounterRate, parsePrometheusText, scrapeDemand, sumMatching } from './scrape.js';
+import { CounterRate, parsePrometheusText, scrapeDemand, scrapeDue, sumMatching } from './scrape.js';
 
 describe('demand history', () => {
   it('snaps samples to the grid, interpolates gaps and round-trips through its compact encoding', () => {
@@ -59,6 +59,33 @@ describe('Prometheus scraping', () => {
     expect(rate.update(new Map([['a', 100], ['b', 50]]), 0)).toBeUndefined();
     expect(rate.update(new Map([['a', 160], ['b', 80]]), 10_000)).toBe(9);
     expect(rate.update(new Map([['a', 20], ['b', 100]]), 20_000)).toBe(4); // a restarted: 20 new, b +20
+  });
+});
+
+describe('when a scrape is due', () => {
+  it('puts every scrape in a slot of its own, at least half a step apart, whatever the loop interval', () => {
+    const stepMs = 10_000;
+    for (const loopMs of [500, 3_000, 7_000, 10_000, 30_000]) {
+      let last = 0;
+      const slots: number[] = [];
+      const gaps: number[] = [];
+      for (let now = 1_000_000 + 1_234; now < 1_600_000; now += loopMs) {
+        if (!scrapeDue(last, now, stepMs)) continue;
+        if (last > 0) gaps.push(now - last);
+        last = now;
+        slots.push(Math.round(now / stepMs));
+      }
+      expect(new Set(slots).size).toBe(slots.length);
+      expect(Math.min(...gaps)).toBeGreaterThanOrEqual(stepMs / 2);
+      // No slower than one scrape per step plus one loop interval.
+      expect(Math.max(...gaps)).toBeLessThanOrEqual(Math.max(stepMs, loopMs) + loopMs);
+    }
+  });
+
+  it('is due at once for a new Agent and never twice in the same slot', () => {
+    expect(scrapeDue(0, 1_700_000_000_000, 60_000)).toBe(true);
+    expect(scrapeDue(1_700_000_000_000, 1_700_000_029_000, 60_000)).toBe(false);
+    expect(scrapeDue(1_700_000_000_000, 1_700_000_060_000, 60_000)).toBe(true);
   });
 });
 

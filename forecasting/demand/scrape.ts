@@ -125,3 +125,12 @@ export async function scrapeDemand(
   if (metric.type === 'gauge') return [...readings.values()].reduce((sum, value) => sum + value, 0);
   return rate.update(readings, atMs);
 }
+
+/**
+ * A scrape is due once the time has moved to a later slot of the history grid, at least half a
+ * step after the last one: each scrape then fills a slot of its own, so no sample replaces one
+ * already recorded (or persisted by an earlier leader), and a rate spans at least half a step.
+ */
+export function scrapeDue(lastScrapeMs: number, nowMs: number, stepMs: number): boolean {
+  return Math.round(nowMs / stepMs) > Math.round(lastScrapeMs / stepMs) && nowMs - lastScrapeMs >= stepMs / 2;
+}
