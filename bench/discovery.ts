@@ -28,7 +28,7 @@ const { values } = parseArgs({
     queries: { type: 'string', default: sharedDataPath(root, 'metatool/queries-dev.csv') },
     'quality-only': { type: 'boolean', default: false },
     sizes: { type: 'string', default: '1000,10000,100000' },
-    'duration-seconds': { type: 'string', default: '10' },
+    'duration-seconds': { type: 'string', default: '20' },
   },
 });
 

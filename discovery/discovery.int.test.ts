@@ -166,7 +166,7 @@ describe('discovery in the operator', () => {
     const pki = await ensurePki(dir);
     const server = await startDiscoveryServer({
       live,
-      search: (query) => searchThread.search(query),
+      rank: (query) => searchThread.rank(query),
       authenticator: kubernetesAuthenticator({ client }),
       credentials: serverCredentials({ certFile: pki.apiServerCert, keyFile: pki.apiServerKey, clientCaFile: pki.caCert }),
     });

@@ -56,7 +56,7 @@ export async function startDiscoveryService(
     ...(options.auth === 'kubernetes' ? { authenticator: kubernetesAuthenticator({ client: context.client }) } : {}),
     ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
     ...(context.observeCall ? { observeCall: context.observeCall } : {}),
-    search: (query) => searchThread.search(query),
+    rank: (query) => searchThread.rank(query),
   });
   const server: DiscoveryServer = {
     ...grpcServer,

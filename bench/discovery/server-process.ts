@@ -28,7 +28,7 @@ const indexBuildSeconds = (performance.now() - started) / 1000;
 // first full collection of a half-gigabyte heap lands in the measured seconds, which a
 // server that has been running for a while does not see.
 (globalThis as { gc?: () => void }).gc?.();
-const server = await startDiscoveryServer({ live, rateLimit: { ratePerSecond: 1e9, burst: 1e9 }, search: (query) => searchThread.search(query) });
+const server = await startDiscoveryServer({ live, rateLimit: { ratePerSecond: 1e9, burst: 1e9 }, rank: (query) => searchThread.rank(query) });
 
 function rssMb(): { rss: number; peak: number } {
   const status = readFileSync('/proc/self/status', 'utf8');

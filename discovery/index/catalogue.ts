@@ -5,6 +5,7 @@ import type { Scored } from '../rank/topk.js';
 import { embedText, embedWords } from '../rank/embed.js';
 import { STOP_WORDS, terms, termsOf, words } from '../rank/tokenize.js';
 import type { WordVectors } from '../rank/word-vectors.js';
+import { decodeAgent, encodeAgent } from './agent-message.js';
 import { searchableText, summaryText, type AgentEntry } from './entry.js';
 import { FilterSets, setValues, type Filters } from './filters.js';
 import { VectorStore } from './vectors.js';
@@ -42,15 +43,16 @@ export interface CatalogueOptions {
    */
   readonly storeText?: boolean;
   /**
-   * Hold each entry as one JSON string beside the few fields filters read (default false),
-   * unpacked when read. A catalogue of 100,000 agents as objects is millions of small heap
-   * objects, and every major garbage collection of the thread that holds them marks them all:
-   * on the gRPC thread that stalled searches for a fifth of a second every few seconds.
+   * Hold each entry as its API message's protobuf bytes beside the few fields filters read
+   * (default false), decoded when read; a search response takes the bytes as they are. A
+   * catalogue of 100,000 agents as objects is millions of small heap objects, and every
+   * major garbage collection of the thread that holds them marks them all: on the gRPC
+   * thread that stalled searches for a fifth of a second every few seconds.
    */
   readonly packEntries?: boolean;
 }
 
-/** An entry as `packEntries` holds it: what filters read, and the whole entry as JSON. */
+/** An entry as `packEntries` holds it: what filters read, and the whole entry encoded. */
 interface PackedEntry {
   readonly key: string;
   readonly resourceVersion: string;
@@ -58,21 +60,21 @@ interface PackedEntry {
   readonly quarantined: boolean;
   readonly trustScore: number | undefined;
   readonly maxLatencyMs: number | undefined;
-  readonly json: string;
+  readonly encoded: Uint8Array;
 }
 
 type StoredEntry = AgentEntry | PackedEntry;
 
 function isPacked(entry: StoredEntry): entry is PackedEntry {
-  return 'json' in entry;
+  return 'encoded' in entry;
 }
 
 function unpack(entry: StoredEntry): AgentEntry {
-  return isPacked(entry) ? (JSON.parse(entry.json) as AgentEntry) : entry;
+  return isPacked(entry) ? decodeAgent(entry.encoded) : entry;
 }
 
 function pack(entry: AgentEntry): PackedEntry {
-  return { key: entry.key, resourceVersion: entry.resourceVersion, ready: entry.ready, quarantined: entry.quarantined, trustScore: entry.trustScore, maxLatencyMs: entry.maxLatencyMs, json: JSON.stringify(entry) };
+  return { key: entry.key, resourceVersion: entry.resourceVersion, ready: entry.ready, quarantined: entry.quarantined, trustScore: entry.trustScore, maxLatencyMs: entry.maxLatencyMs, encoded: encodeAgent(entry) };
 }
 
 export interface SearchQuery {
@@ -96,6 +98,29 @@ export interface SearchHit {
   readonly semantic: number;
   /** Query words found (after stemming) in the agent's text. */
   readonly matchedTerms: readonly string[];
+}
+
+/** A ranked hit by key, with what a response needs besides the agent itself. */
+export interface RankedHit {
+  readonly key: string;
+  readonly score: number;
+  readonly lexical: number;
+  readonly semantic: number;
+  readonly matchedTerms: readonly string[];
+  readonly trustScore: number | undefined;
+}
+
+/** A page of ranked hits by key (what a search thread answers). */
+export interface RankedPage {
+  readonly hits: readonly RankedHit[];
+  readonly more: boolean;
+}
+
+export function rankedPage(result: SearchResult): RankedPage {
+  return {
+    hits: result.hits.map((hit) => ({ key: hit.entry.key, score: hit.score, lexical: hit.lexical, semantic: hit.semantic, matchedTerms: hit.matchedTerms, trustScore: hit.entry.trustScore })),
+    more: result.more,
+  };
 }
 
 export interface SearchResult {
@@ -187,6 +212,14 @@ export class Catalogue {
     const slot = this.slotByKey.get(key);
     const entry = slot === undefined ? undefined : this.entries[slot];
     return entry && unpack(entry);
+  }
+
+  /** The entry's API message, encoded (as held when packed; encoded now otherwise). */
+  encodedAgent(key: string): Uint8Array | undefined {
+    const slot = this.slotByKey.get(key);
+    const entry = slot === undefined ? undefined : this.entries[slot];
+    if (!entry) return undefined;
+    return isPacked(entry) ? entry.encoded : encodeAgent(entry);
   }
 
   /** The keys of every entry, in no particular order. */

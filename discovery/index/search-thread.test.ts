@@ -74,7 +74,7 @@ describe('SearchThread', () => {
     // It was answered before the thread went, or fails as unavailable: it never hangs.
     expect(await inFlight.then(() => 'answered', (error: unknown) => (error instanceof SearchThreadUnavailable ? 'unavailable' : error))).toMatch(/^(answered|unavailable)$/);
     // A change made while the new thread starts is not lost.
-    const late = { ...(entries[0] as (typeof entries)[number]), key: 'team-9/late', name: 'late', description: 'Quokka habitat survey', resourceVersion: 'late' };
+    const late = { ...(entries[0] as (typeof entries)[number]), key: 'team-9/late', namespace: 'team-9', name: 'late', description: 'Quokka habitat survey', resourceVersion: 'late' };
     live.upsert(late);
     const local = new Catalogue({ wordVectors: loadWordVectors() });
     for (const entry of [...entries, late]) local.upsert(entry);

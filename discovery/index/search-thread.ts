@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../../operator/log.js';
-import type { SearchHit, SearchQuery, SearchResult } from './catalogue.js';
+import type { RankedHit, RankedPage, SearchHit, SearchQuery, SearchResult } from './catalogue.js';
 import type { AgentEntry } from './entry.js';
 import type { LiveCatalogue } from './live.js';
 
@@ -24,18 +24,10 @@ export type ToSearchThread =
   | { readonly kind: 'changes'; readonly sequence: number; readonly changes: readonly Change[]; readonly prepare: boolean }
   | { readonly kind: 'search'; readonly id: number; readonly query: SearchQuery };
 
-export interface HitReference {
-  readonly key: string;
-  readonly score: number;
-  readonly lexical: number;
-  readonly semantic: number;
-  readonly matchedTerms: readonly string[];
-}
-
 export type FromSearchThread =
   | { readonly kind: 'started' }
   | { readonly kind: 'applied'; readonly through: number; readonly size: number; readonly usesAnn: boolean; readonly distinctVectors: number }
-  | { readonly kind: 'result'; readonly id: number; readonly hits: readonly HitReference[]; readonly more: boolean }
+  | { readonly kind: 'result'; readonly id: number; readonly hits: readonly RankedHit[]; readonly more: boolean }
   | { readonly kind: 'failed'; readonly id: number; readonly message: string };
 
 /**
@@ -62,7 +54,7 @@ export class SearchThread {
   private worker: Worker | undefined;
   private nextId = 1;
   private sequence = 0;
-  private readonly pending = new Map<number, { resolve: (result: SearchResult) => void; reject: (error: Error) => void }>();
+  private readonly pending = new Map<number, { resolve: (result: RankedPage) => void; reject: (error: Error) => void }>();
   private queued: Change[] = [];
   private flushScheduled = false;
   private unsubscribe: (() => void) | undefined;
@@ -91,16 +83,27 @@ export class SearchThread {
     return thread;
   }
 
-  /** Ranks on the thread; the hits are the gRPC thread's own entries (a hit removed meanwhile is dropped). */
-  search(query: SearchQuery): Promise<SearchResult> {
+  /** Ranks on the thread: the hits by key, for the caller to resolve against its own agents. */
+  rank(query: SearchQuery): Promise<RankedPage> {
     if (this.closed || !this.worker) return Promise.reject(new SearchThreadUnavailable('the search thread is stopped'));
     // Changes queued in this tick go first: a search sees every change made before it.
     this.flush();
     const id = this.nextId++;
-    return new Promise<SearchResult>((resolve, reject) => {
+    return new Promise<RankedPage>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       this.post({ kind: 'search', id, query });
     });
+  }
+
+  /** `rank` with the hits resolved to the live catalogue's entries (a hit removed meanwhile is dropped). */
+  async search(query: SearchQuery): Promise<SearchResult> {
+    const page = await this.rank(query);
+    const hits: SearchHit[] = [];
+    for (const hit of page.hits) {
+      const entry = this.live.catalogue.get(hit.key);
+      if (entry) hits.push({ entry, score: hit.score, lexical: hit.lexical, semantic: hit.semantic, matchedTerms: hit.matchedTerms });
+    }
+    return { hits, more: page.more };
   }
 
   /** Resolves when the thread has applied every change sent so far. */
@@ -173,13 +176,7 @@ export class SearchThread {
       case 'result': {
         const waiter = this.pending.get(message.id);
         this.pending.delete(message.id);
-        if (!waiter) return;
-        const hits: SearchHit[] = [];
-        for (const hit of message.hits) {
-          const entry = this.live.catalogue.get(hit.key);
-          if (entry) hits.push({ entry, score: hit.score, lexical: hit.lexical, semantic: hit.semantic, matchedTerms: hit.matchedTerms });
-        }
-        waiter.resolve({ hits, more: message.more });
+        waiter?.resolve({ hits: message.hits, more: message.more });
         return;
       }
       case 'failed': {

@@ -2,7 +2,7 @@
 // vectors, kept in step by the changes the gRPC thread sends, answering searches in order.
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadWordVectors } from '../rank/word-vectors.js';
-import { Catalogue, type SearchQuery } from './catalogue.js';
+import { Catalogue, rankedPage, type SearchQuery } from './catalogue.js';
 import type { SearchThreadOptions, ToSearchThread, FromSearchThread } from './search-thread.js';
 
 const options = workerData as SearchThreadOptions;
@@ -20,13 +20,8 @@ function post(message: FromSearchThread): void {
 
 function search(id: number, query: SearchQuery): void {
   try {
-    const result = catalogue.search(query);
-    post({
-      kind: 'result',
-      id,
-      more: result.more,
-      hits: result.hits.map((hit) => ({ key: hit.entry.key, score: hit.score, lexical: hit.lexical, semantic: hit.semantic, matchedTerms: hit.matchedTerms })),
-    });
+    const { hits, more } = rankedPage(catalogue.search(query));
+    post({ kind: 'result', id, hits, more });
   } catch (error) {
     post({ kind: 'failed', id, message: error instanceof Error ? error.message : String(error) });
   }

@@ -1,39 +1,15 @@
 // Index entries to API messages, and to A2A AgentCards.
-import type { Agent as AgentMessage } from '../generated/meshos/discovery/v1/discovery.js';
 import type { AgentEntry } from '../index/entry.js';
-import type { SearchHit } from '../index/catalogue.js';
 
-export function agentMessage(entry: AgentEntry): AgentMessage {
-  return {
-    namespace: entry.namespace,
-    name: entry.name,
-    mesh: entry.mesh,
-    displayName: entry.displayName,
-    description: entry.description,
-    version: entry.version,
-    url: entry.url,
-    provider: entry.provider ? { organization: entry.provider.organization, url: entry.provider.url } : undefined,
-    skills: entry.skills.map((skill) => ({ ...skill, tags: [...skill.tags], examples: [...skill.examples], inputModes: [...skill.inputModes], outputModes: [...skill.outputModes] })),
-    capabilities: [...entry.capabilities],
-    specializations: [...entry.specializations],
-    certifications: [...entry.certifications],
-    region: entry.region,
-    maxLatencyMs: entry.maxLatencyMs,
-    trustScore: entry.trustScore,
-    phase: entry.phase,
-    ready: entry.ready,
-    quarantined: entry.quarantined,
-    resourceVersion: entry.resourceVersion,
-  };
-}
+export { agentMessage } from '../index/agent-message.js';
 
 /** One line saying why the agent matched. */
-export function explain(hit: SearchHit): string {
+export function explain(hit: { readonly matchedTerms: readonly string[]; readonly semantic: number; readonly trustScore: number | undefined }): string {
   const parts: string[] = [];
   if (hit.matchedTerms.length > 0) parts.push(`matched ${hit.matchedTerms.map((term) => `"${term}"`).join(', ')}`);
   if (hit.semantic !== 0) parts.push(`semantic similarity ${hit.semantic.toFixed(2)}`);
   if (parts.length === 0) parts.push('passed the filters');
-  if (hit.entry.trustScore !== undefined) parts.push(`trust ${Math.round(hit.entry.trustScore)}`);
+  if (hit.trustScore !== undefined) parts.push(`trust ${Math.round(hit.trustScore)}`);
   return parts.join('; ');
 }
 

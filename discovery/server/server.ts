@@ -9,8 +9,11 @@ import { getErrorMessage } from '../../operator/kube/errors.js';
 import type { Logger } from '../../operator/log.js';
 import { traceService, type GrpcCallObserver } from '../../operator/tracing.js';
 import { HealthCheckResponse_ServingStatus, HealthService, type HealthCheckRequest, type HealthCheckResponse } from '../generated/grpc/health/v1/health.js';
+import { BinaryWriter } from '@bufbuild/protobuf/wire';
 import {
   AgentDiscoveryService,
+  SearchResponse,
+  SearchResult,
   WatchEvent_Type,
   type Agent as AgentMessage,
   type AgentCard,
@@ -20,11 +23,10 @@ import {
   type ListAgentsRequest,
   type ListAgentsResponse,
   type SearchRequest,
-  type SearchResponse,
   type WatchEvent,
   type WatchRequest,
 } from '../generated/meshos/discovery/v1/discovery.js';
-import type { Ranker, SearchQuery, SearchResult } from '../index/catalogue.js';
+import { rankedPage, type RankedPage, type Ranker, type SearchQuery } from '../index/catalogue.js';
 import { SearchThreadUnavailable } from '../index/search-thread.js';
 import type { AgentEntry } from '../index/entry.js';
 import { entryMatches } from '../index/filters.js';
@@ -71,6 +73,48 @@ export const SERVER_CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.enable_channelz': 0,
 };
 
+/**
+ * A SearchResponse written around agents already encoded (the catalogue holds them so):
+ * each result's other fields through the generated encoder, then its agent's bytes as field
+ * 1. Fields may come in any order on the wire; the result decodes to the same message.
+ * A hit whose agent was removed since it was ranked is left out.
+ */
+export function encodeSearchResponse(page: RankedPage, encodedAgent: (key: string) => Uint8Array | undefined, nextPageToken: string): Uint8Array {
+  const writer = responseWriter;
+  try {
+    for (const hit of page.hits) {
+      const agent = encodedAgent(hit.key);
+      if (!agent) continue;
+      writer.uint32(10).fork();
+      SearchResult.encode({ agent: undefined, score: hit.score, explanation: explain(hit), matchedTerms: [...hit.matchedTerms], semanticSimilarity: hit.semantic }, writer);
+      writer.uint32(10).bytes(agent);
+      writer.join();
+    }
+    if (nextPageToken !== '') writer.uint32(18).string(nextPageToken);
+  } catch (error) {
+    writer.finish(); // leaves the shared writer empty for the next response
+    throw error;
+  }
+  return writer.finish();
+}
+
+/**
+ * One writer for every search response (encoding is synchronous): its buffer grows to the
+ * largest response once and is reused, where a new writer doubles its way up from a few
+ * bytes, allocating and copying, for every response.
+ */
+const responseWriter = new BinaryWriter();
+
+/** The service with Search answering pre-encoded responses (`encodeSearchResponse`) as they are. */
+const DISCOVERY_SERVICE = {
+  ...AgentDiscoveryService,
+  search: {
+    ...AgentDiscoveryService.search,
+    responseSerialize: (value: SearchResponse | Uint8Array): Buffer =>
+      value instanceof Uint8Array ? Buffer.from(value.buffer, value.byteOffset, value.byteLength) : Buffer.from(SearchResponse.encode(value).finish()),
+  },
+} as const;
+
 function descriptorSetPath(): string {
   // Beside this file from source; from dist/discovery/server fall back to the source tree.
   const candidates = [new URL('../generated/discovery.desc', import.meta.url), new URL('../../../discovery/generated/discovery.desc', import.meta.url)].map((url) => fileURLToPath(url));
@@ -88,8 +132,8 @@ export interface DiscoveryServerOptions {
   readonly rateLimit?: RateLimitOptions;
   readonly logger?: Logger;
   readonly ranker?: Ranker;
-  /** Ranks a search; the live catalogue's own search when absent (`SearchThread.search` ranks on a thread). */
-  readonly search?: (query: SearchQuery) => Promise<SearchResult>;
+  /** Ranks a search; the live catalogue's own search when absent (`SearchThread.rank` ranks on a thread). */
+  readonly rank?: (query: SearchQuery) => Promise<RankedPage>;
   /** Counts and times every call (the operator's gRPC metrics), and traces it when tracing is on. */
   readonly observeCall?: GrpcCallObserver;
 }
@@ -129,8 +173,8 @@ export async function startDiscoveryServer(options: DiscoveryServerOptions): Pro
       if (!LOOPBACK.has(host)) throw new Error(`discovery without authentication is allowed on 127.0.0.1 only, not on ${host}`);
       return () => Promise.resolve({ id: 'anonymous', visibility: () => Promise.resolve({ all: true } as const) });
     })();
-  if (!options.search && !catalogue.hasTextIndex) throw new Error('the live catalogue keeps no text index: pass `search` (its SearchThread.search)');
-  const search = options.search ?? ((query: SearchQuery) => Promise.resolve(catalogue.search(query)));
+  if (!options.rank && !catalogue.hasTextIndex) throw new Error('the live catalogue keeps no text index: pass `rank` (its SearchThread.rank)');
+  const rank = options.rank ?? ((query: SearchQuery) => Promise.resolve(rankedPage(catalogue.search(query))));
   const limiter = new ClientRateLimiter(options.rateLimit ?? { ratePerSecond: 200, burst: 400 });
 
   /** Authenticates, rate-limits and checks the deadline before the handler runs. */
@@ -168,6 +212,7 @@ export async function startDiscoveryServer(options: DiscoveryServerOptions): Pro
   };
 
   const implementation: AgentDiscoveryServer = {
+    // Answers the encoded message (see DISCOVERY_SERVICE's serializer for Search).
     search: unary<SearchRequest, SearchResponse>(async (principal, request) => {
       const filters = validateFilters(request.filters);
       const query = validateQuery(request.query, filters);
@@ -176,7 +221,7 @@ export async function startDiscoveryServer(options: DiscoveryServerOptions): Pro
       const offset = decodePageToken(request.pageToken, fingerprint, MAX_SEARCH_OFFSET);
       const visibility = await principal.visibility(live.namespaces());
       const namespaces = allowedNamespaces(visibility);
-      const result = await search({
+      const page = await rank({
         text: query,
         filters,
         includeUnavailable: request.includeUnavailable,
@@ -186,16 +231,8 @@ export async function startDiscoveryServer(options: DiscoveryServerOptions): Pro
         ...(options.ranker ? { ranker: options.ranker } : {}),
       });
       const next = offset + limit;
-      return {
-        results: result.hits.map((hit) => ({
-          agent: agentMessage(hit.entry),
-          score: hit.score,
-          explanation: explain(hit),
-          matchedTerms: [...hit.matchedTerms],
-          semanticSimilarity: hit.semantic,
-        })),
-        nextPageToken: result.more && next <= MAX_SEARCH_OFFSET ? encodePageToken(next, fingerprint) : '',
-      };
+      const encoded = encodeSearchResponse(page, (key) => catalogue.encodedAgent(key), page.more && next <= MAX_SEARCH_OFFSET ? encodePageToken(next, fingerprint) : '');
+      return encoded as unknown as SearchResponse;
     }),
 
     getAgent: unary<GetAgentRequest, AgentMessage>(async (principal, request) => agentMessage(await visibleEntry(principal, request.namespace, request.name, 'request'))),
@@ -265,7 +302,7 @@ export async function startDiscoveryServer(options: DiscoveryServerOptions): Pro
   };
 
   const server = new grpc.Server(SERVER_CHANNEL_OPTIONS);
-  server.addService(AgentDiscoveryService, traceService(DISCOVERY_SERVICE_NAME, AgentDiscoveryService, options.observeCall, implementation));
+  server.addService(DISCOVERY_SERVICE, traceService(DISCOVERY_SERVICE_NAME, DISCOVERY_SERVICE, options.observeCall, implementation));
 
   let serving = true;
   const healthOf = (service: string): HealthCheckResponse_ServingStatus | undefined =>
