@@ -4,6 +4,7 @@
 // the last one answered. Talks to the parent over IPC: `warm` when warmed up, then waits
 // for `go`, then reports `done` with the latencies.
 import * as grpc from '@grpc/grpc-js';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { SearchRequest, AgentDiscoveryClient } from '../../discovery/generated/meshos/discovery/v1/discovery.js';
 import { CERTIFICATIONS } from './catalogue.js';
 
@@ -27,6 +28,12 @@ export interface LoadDone {
   elapsed: number;
   errors: number;
   clientCpuMs: number;
+  /**
+   * How long the clients' own event loop was held up (their collections, decoding): latency
+   * is timed on it, so a stall here shows in the figures without being the server's.
+   */
+  clientEventLoopDelayP99Ms: number;
+  clientEventLoopDelayMaxMs: number;
 }
 
 async function run({ port, queries, clients, seconds, rate }: LoadRequest, go: Promise<void>): Promise<LoadDone> {
@@ -53,6 +60,8 @@ async function run({ port, queries, clients, seconds, rate }: LoadRequest, go: P
   process.send?.({ kind: 'warm' });
   await go;
   errors = 0;
+  const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+  loopDelay.enable();
   const clientCpuBefore = process.cpuUsage();
   const started = performance.now();
   const until = started + seconds * 1000;
@@ -83,8 +92,17 @@ async function run({ port, queries, clients, seconds, rate }: LoadRequest, go: P
   }
   const elapsed = (performance.now() - started) / 1000;
   const clientCpu = process.cpuUsage(clientCpuBefore);
+  loopDelay.disable();
   for (const client of channels) client.close();
-  return { kind: 'done', latencies, elapsed, errors, clientCpuMs: (clientCpu.user + clientCpu.system) / 1000 };
+  return {
+    kind: 'done',
+    latencies,
+    elapsed,
+    errors,
+    clientCpuMs: (clientCpu.user + clientCpu.system) / 1000,
+    clientEventLoopDelayP99Ms: loopDelay.percentile(99) / 1e6,
+    clientEventLoopDelayMaxMs: loopDelay.max / 1e6,
+  };
 }
 
 let release: () => void = () => undefined;

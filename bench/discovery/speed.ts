@@ -74,7 +74,7 @@ async function load(
   seconds: number,
   serverCpuMs: () => Promise<number>,
   rate?: number,
-): Promise<{ latencies: number[]; elapsed: number; errors: number; clientCpuMs: number; serverCpuMs: number }> {
+): Promise<Omit<LoadDone, 'kind'> & { serverCpuMs: number }> {
   const script = fileURLToPath(new URL('./load-process.ts', import.meta.url));
   const child = fork(script, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   let serverCpuBefore = 0;
@@ -95,7 +95,8 @@ async function load(
   });
   const serverCpu = (await serverCpuMs()) - serverCpuBefore;
   child.removeAllListeners('exit');
-  return { latencies: done.latencies, elapsed: done.elapsed, errors: done.errors, clientCpuMs: done.clientCpuMs, serverCpuMs: serverCpu };
+  const { kind: _kind, ...measured } = done;
+  return { ...measured, serverCpuMs: serverCpu };
 }
 
 export async function runSpeedBenchmark(options: SpeedOptions): Promise<SpeedResult> {
@@ -108,7 +109,7 @@ export async function runSpeedBenchmark(options: SpeedOptions): Promise<SpeedRes
     const { child, ready } = await startServer(options.catalogPath, size);
     try {
       child.send({ kind: 'loop-reset' });
-      const { latencies, elapsed, errors, clientCpuMs, serverCpuMs } = await load(ready.port, options.queries, clients, options.durationSeconds, async () => (await ask<{ ms: number }>(child, 'cpu')).ms);
+      const { latencies, elapsed, errors, clientCpuMs, serverCpuMs, clientEventLoopDelayP99Ms, clientEventLoopDelayMaxMs } = await load(ready.port, options.queries, clients, options.durationSeconds, async () => (await ask<{ ms: number }>(child, 'cpu')).ms);
       const loopClosed = await ask<{ p99Ms: number; maxMs: number }>(child, 'loop');
       child.send({ kind: 'loop-reset' });
       // The same clients paced to the target rate (open loop): the latency a caller sees at
@@ -116,18 +117,18 @@ export async function runSpeedBenchmark(options: SpeedOptions): Promise<SpeedRes
       const paced = await load(ready.port, options.queries, clients, options.durationSeconds, async () => (await ask<{ ms: number }>(child, 'cpu')).ms, TARGET_RATE);
       const pacedSorted = [...paced.latencies].sort((a, b) => a - b);
       const loopPaced = await ask<{ p99Ms: number; maxMs: number }>(child, 'loop');
-      const atTargetRate = { rate: TARGET_RATE, p50Ms: round(percentile(pacedSorted, 50)), p99Ms: round(percentile(pacedSorted, 99)), qps: round(paced.latencies.length / paced.elapsed, 1), errors: paced.errors, serverEventLoopDelayP99Ms: round(loopPaced.p99Ms), serverEventLoopDelayMaxMs: round(loopPaced.maxMs) };
+      const atTargetRate = { rate: TARGET_RATE, p50Ms: round(percentile(pacedSorted, 50)), p99Ms: round(percentile(pacedSorted, 99)), qps: round(paced.latencies.length / paced.elapsed, 1), errors: paced.errors, serverEventLoopDelayP99Ms: round(loopPaced.p99Ms), serverEventLoopDelayMaxMs: round(loopPaced.maxMs), clientEventLoopDelayP99Ms: round(paced.clientEventLoopDelayP99Ms), clientEventLoopDelayMaxMs: round(paced.clientEventLoopDelayMaxMs) };
       const memory = await ask<{ rss: number; peak: number }>(child, 'memory');
       const sorted = [...latencies].sort((a, b) => a - b);
       latency[String(size)] = { p50Ms: round(percentile(sorted, 50)), p99Ms: round(percentile(sorted, 99)), qps: round(latencies.length / elapsed, 1) };
       details[String(size)] = { indexBuildSeconds: round(ready.indexBuildSeconds), serverRssMb: round(memory.rss, 1), serverPeakRssMb: round(memory.peak, 1), usesAnn: ready.usesAnn,
         // Agents with identical summaries share one vector; the composed agents rarely do.
-        distinctVectors: ready.distinctVectors, searches: latencies.length, errors, serverEventLoopDelayP99Ms: round(loopClosed.p99Ms), serverEventLoopDelayMaxMs: round(loopClosed.maxMs), atTargetRate,
+        distinctVectors: ready.distinctVectors, searches: latencies.length, errors, serverEventLoopDelayP99Ms: round(loopClosed.p99Ms), serverEventLoopDelayMaxMs: round(loopClosed.maxMs), clientEventLoopDelayP99Ms: round(clientEventLoopDelayP99Ms), clientEventLoopDelayMaxMs: round(clientEventLoopDelayMaxMs), atTargetRate,
         // CPU per search in each process: what the machine's 2 cores are shared by.
         serverCpuMsPerSearch: round(serverCpuMs / Math.max(latencies.length, 1)), clientCpuMsPerSearch: round(clientCpuMs / Math.max(latencies.length, 1)) };
       indexBuildSeconds = round(ready.indexBuildSeconds);
       serverRssMb = round(memory.peak, 1);
-      console.log(`${size} agents: index built in ${round(ready.indexBuildSeconds, 2)} s (ANN ${ready.usesAnn}), p50 ${latency[String(size)]?.p50Ms} ms, p99 ${latency[String(size)]?.p99Ms} ms, ${latency[String(size)]?.qps} qps, RSS ${round(memory.rss)} MB (peak ${round(memory.peak)}), errors ${errors}, CPU per search: server ${round(serverCpuMs / Math.max(latencies.length, 1))} ms, clients ${round(clientCpuMs / Math.max(latencies.length, 1))} ms; paced to ${TARGET_RATE}/s: p50 ${atTargetRate.p50Ms} ms, p99 ${atTargetRate.p99Ms} ms; server event-loop delay p99/max ${round(loopClosed.p99Ms)}/${round(loopClosed.maxMs)} ms closed, ${atTargetRate.serverEventLoopDelayP99Ms}/${atTargetRate.serverEventLoopDelayMaxMs} ms paced`);
+      console.log(`${size} agents: index built in ${round(ready.indexBuildSeconds, 2)} s (ANN ${ready.usesAnn}), p50 ${latency[String(size)]?.p50Ms} ms, p99 ${latency[String(size)]?.p99Ms} ms, ${latency[String(size)]?.qps} qps, RSS ${round(memory.rss)} MB (peak ${round(memory.peak)}), errors ${errors}, CPU per search: server ${round(serverCpuMs / Math.max(latencies.length, 1))} ms, clients ${round(clientCpuMs / Math.max(latencies.length, 1))} ms; paced to ${TARGET_RATE}/s: p50 ${atTargetRate.p50Ms} ms, p99 ${atTargetRate.p99Ms} ms; event-loop delay p99/max: server ${round(loopClosed.p99Ms)}/${round(loopClosed.maxMs)} ms closed, ${atTargetRate.serverEventLoopDelayP99Ms}/${atTargetRate.serverEventLoopDelayMaxMs} ms paced; clients ${round(clientEventLoopDelayP99Ms)}/${round(clientEventLoopDelayMaxMs)} ms closed, ${atTargetRate.clientEventLoopDelayP99Ms}/${atTargetRate.clientEventLoopDelayMaxMs} ms paced`);
     } finally {
       child.removeAllListeners('exit');
       child.send({ kind: 'stop' });
