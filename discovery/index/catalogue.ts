@@ -39,7 +39,7 @@ export interface CatalogueOptions {
   /**
    * Keep each entry's text (description, display name, skill names, descriptions and examples)
    * after indexing it (default true). A search thread's catalogue does not: the gRPC thread
-   * resolves its hits to its own entries, and the text is most of an entry's memory.
+   * answers with its own encoded agents, and the text is most of an entry's memory.
    */
   readonly storeText?: boolean;
   /**

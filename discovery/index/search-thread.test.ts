@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { generatedEntries } from '../../bench/discovery/catalogue.js';
 import { readTools, sharedDataPath } from '../quality/metatool.js';
 import { loadWordVectors } from '../rank/word-vectors.js';
-import { Catalogue, type SearchQuery } from './catalogue.js';
+import { Catalogue, rankedPage, type RankedPage, type SearchQuery } from './catalogue.js';
 import { LiveCatalogue } from './live.js';
 import { SearchThread, SearchThreadUnavailable } from './search-thread.js';
 
@@ -21,7 +21,7 @@ async function started(live: LiveCatalogue): Promise<SearchThread> {
   return thread;
 }
 
-const ranked = (result: { hits: readonly { entry: { key: string }; score: number }[] }): [string, number][] => result.hits.map((hit) => [hit.entry.key, hit.score]);
+const ranked = (page: RankedPage): [string, number][] => page.hits.map((hit) => [hit.key, hit.score]);
 
 describe('SearchThread', () => {
   it('ranks exactly as the catalogue does on this thread, filters and visibility included', async () => {
@@ -41,8 +41,8 @@ describe('SearchThread', () => {
       { text, filters: {}, offset: 0, limit: 10, allowedNamespaces: new Set(['team-1', 'team-2']) },
     ]);
     for (const query of queries) {
-      const onThread = await thread.search(query);
-      expect(ranked(onThread)).toEqual(ranked(local.search(query)));
+      const onThread = await thread.rank(query);
+      expect(ranked(onThread)).toEqual(ranked(rankedPage(local.search(query))));
       expect(onThread.hits.length).toBeGreaterThan(0);
     }
   }, 60_000);
@@ -56,9 +56,9 @@ describe('SearchThread', () => {
     const query = (text: string): SearchQuery => ({ text, filters: {}, offset: 0, limit: 10 });
     // No waiting between the change and the search: the change goes to the thread first.
     live.upsert({ ...second, description: 'Zanzibar spice route planner', resourceVersion: 'new' });
-    expect((await thread.search(query('zanzibar spice'))).hits[0]?.entry.key).toBe(second.key);
+    expect((await thread.rank(query('zanzibar spice'))).hits[0]?.key).toBe(second.key);
     live.remove(second.key);
-    expect((await thread.search(query('zanzibar spice'))).hits.map((hit) => hit.entry.key)).not.toContain(second.key);
+    expect((await thread.rank(query('zanzibar spice'))).hits.map((hit) => hit.key)).not.toContain(second.key);
   }, 60_000);
 
   it('starts a new thread from the live catalogue when the thread dies, losing no change', async () => {
@@ -67,8 +67,8 @@ describe('SearchThread', () => {
     for (const entry of entries) live.upsert(entry);
     const thread = await started(live);
     const query: SearchQuery = { text: 'weather forecast', filters: {}, offset: 0, limit: 5 };
-    expect((await thread.search(query)).hits.length).toBeGreaterThan(0);
-    const inFlight = thread.search(query);
+    expect((await thread.rank(query)).hits.length).toBeGreaterThan(0);
+    const inFlight = thread.rank(query);
     // Kill the worker as a crash would (the thread's own handle, for the test only).
     await (thread as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
     // It was answered before the thread went, or fails as unavailable: it never hangs.
@@ -78,10 +78,10 @@ describe('SearchThread', () => {
     live.upsert(late);
     const local = new Catalogue({ wordVectors: loadWordVectors() });
     for (const entry of [...entries, late]) local.upsert(entry);
-    expect(ranked(await thread.search(query))).toEqual(ranked(local.search(query)));
-    expect((await thread.search({ ...query, text: 'quokka habitat' })).hits[0]?.entry.key).toBe('team-9/late');
+    expect(ranked(await thread.rank(query))).toEqual(ranked(rankedPage(local.search(query))));
+    expect((await thread.rank({ ...query, text: 'quokka habitat' })).hits[0]?.key).toBe('team-9/late');
     expect(thread.status.restarts).toBe(1);
     await thread.close();
-    await expect(thread.search(query)).rejects.toBeInstanceOf(SearchThreadUnavailable);
+    await expect(thread.rank(query)).rejects.toBeInstanceOf(SearchThreadUnavailable);
   }, 60_000);
 });

@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../../operator/log.js';
-import type { RankedHit, RankedPage, SearchHit, SearchQuery, SearchResult } from './catalogue.js';
+import type { RankedHit, RankedPage, SearchQuery } from './catalogue.js';
 import type { AgentEntry } from './entry.js';
 import type { LiveCatalogue } from './live.js';
 
@@ -93,17 +93,6 @@ export class SearchThread {
       this.pending.set(id, { resolve, reject });
       this.post({ kind: 'search', id, query });
     });
-  }
-
-  /** `rank` with the hits resolved to the live catalogue's entries (a hit removed meanwhile is dropped). */
-  async search(query: SearchQuery): Promise<SearchResult> {
-    const page = await this.rank(query);
-    const hits: SearchHit[] = [];
-    for (const hit of page.hits) {
-      const entry = this.live.catalogue.get(hit.key);
-      if (entry) hits.push({ entry, score: hit.score, lexical: hit.lexical, semantic: hit.semantic, matchedTerms: hit.matchedTerms });
-    }
-    return { hits, more: page.more };
   }
 
   /** Resolves when the thread has applied every change sent so far. */
